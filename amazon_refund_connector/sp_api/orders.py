@@ -1,0 +1,324 @@
+"""Read Orders API 2026-01-01 ``Order`` objects into exact, checked values.
+
+Amounts are :class:`decimal.Decimal`. Anything the connector cannot rely on
+raises :class:`MalformedOrder` with a sentence saying what is wrong, so that
+the order concerned can be flagged while the rest of the batch goes on.
+
+Amazon's item proceeds come as ``breakdowns`` of types ITEM, SHIPPING,
+GIFT_WRAP, COD_FEE, OTHER, DISCOUNT and TAX (the TAX breakdown split by
+``detailedBreakdowns`` subtypes). Whether the other amounts include the tax
+depends on the marketplace (VAT marketplaces show prices with VAT): the
+item's ``proceedsTotal`` tells which, and the marketplace's setting decides
+when it is absent.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from decimal import Decimal, InvalidOperation
+
+FBA = "FBA"
+FBM = "FBM"
+# Charge kinds the connector turns into sale order lines, in line order.
+CHARGE_KINDS = ("ITEM", "SHIPPING", "GIFT_WRAP", "COD_FEE", "OTHER", "DISCOUNT")
+# Statuses the connector imports (Amazon's FulfillmentStatus values).
+FBA_IMPORTED_STATUSES = ("SHIPPED", "CANCELLED")
+FBM_IMPORTED_STATUSES = ("UNSHIPPED", "PARTIALLY_SHIPPED", "SHIPPED", "CANCELLED")
+ORDER_SYNC_INCLUDED_DATA = (
+    "BUYER",
+    "RECIPIENT",
+    "PROCEEDS",
+    "PROMOTION",
+    "CANCELLATION",
+    "FULFILLMENT",
+    "PACKAGES",
+)
+
+
+class MalformedOrder(ValueError):
+    """An order the connector cannot import as Amazon sent it."""
+
+
+@dataclass
+class Charge:
+    """One charge of an item: its amount and the tax Amazon put on it."""
+
+    kind: str
+    amount: Decimal
+    tax: Decimal = Decimal(0)
+
+
+@dataclass
+class OrderItem:
+    item_ref: str
+    sku: str
+    asin: str
+    title: str
+    quantity: int
+    quantity_shipped: int
+    charges: list = field(default_factory=list)
+    promotion_ids: list = field(default_factory=list)
+    tax_included: bool = False
+    total: Decimal = None
+
+    def charge(self, kind):
+        return next((c for c in self.charges if c.kind == kind), None)
+
+
+@dataclass
+class Order:
+    order_ref: str
+    marketplace_ref: str
+    channel: str
+    status: str
+    purchase_date: datetime
+    last_update: datetime
+    currency: str
+    buyer_name: str
+    buyer_email: str
+    buyer_company: str
+    address: dict
+    items: list
+    grand_total: Decimal
+    # Charged apart from the items (Amazon: DELIVERY_TIP is not attributed
+    # to any item).
+    delivery_tip: Decimal = Decimal(0)
+
+    @property
+    def is_cancelled(self):
+        return self.status == "CANCELLED"
+
+    @property
+    def importable(self):
+        allowed = FBA_IMPORTED_STATUSES if self.channel == FBA else FBM_IMPORTED_STATUSES
+        return self.status in allowed
+
+
+def parse_datetime(value, what):
+    """A naive UTC datetime from an ISO 8601 string."""
+    if not isinstance(value, str) or not value:
+        raise MalformedOrder(f"{what} is missing.")
+    text = value.strip().replace("Z", "+00:00")
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise MalformedOrder(f"{what} {value!r} is not an ISO 8601 date.") from exc
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
+    return moment
+
+
+def parse_money(money, what, currency=None):
+    """``(Decimal amount, currency code)`` of an Amazon ``Money`` object."""
+    if not isinstance(money, dict):
+        raise MalformedOrder(f"{what} is not a money amount.")
+    code = money.get("currencyCode")
+    try:
+        amount = Decimal(str(money.get("amount")))
+    except (InvalidOperation, ValueError) as exc:
+        raise MalformedOrder(
+            f"{what} {money.get('amount')!r} is not a number."
+        ) from exc
+    if not amount.is_finite():
+        raise MalformedOrder(f"{what} {money.get('amount')!r} is not a number.")
+    if not isinstance(code, str) or len(code) != 3:
+        raise MalformedOrder(f"{what} has no valid currency code.")
+    if currency and code != currency:
+        raise MalformedOrder(
+            f"{what} is in {code} while the order is in {currency}."
+        )
+    return amount, code
+
+
+def _fulfilled_by(order):
+    fulfillment = order.get("fulfillment") or {}
+    by = fulfillment.get("fulfilledBy")
+    if by == "AMAZON":
+        return FBA
+    if by == "MERCHANT":
+        return FBM
+    raise MalformedOrder(
+        f"Order {order.get('orderId')}: fulfilledBy {by!r} is neither AMAZON "
+        "nor MERCHANT (ask Amazon for the FULFILLMENT data set)."
+    )
+
+
+def _order_currency(order):
+    proceeds = order.get("proceeds") or {}
+    if proceeds.get("grandTotal"):
+        return parse_money(proceeds["grandTotal"], "The order total")[1]
+    for item in order.get("orderItems") or []:
+        total = ((item or {}).get("proceeds") or {}).get("proceedsTotal")
+        if total:
+            return parse_money(total, "An item total")[1]
+        price = ((item or {}).get("product") or {}).get("price") or {}
+        if price.get("unitPrice"):
+            return parse_money(price["unitPrice"], "A unit price")[1]
+    return None
+
+
+def _parse_item(raw, currency, tax_included_default, cancelled):
+    if not isinstance(raw, dict):
+        raise MalformedOrder("An order item is not an object.")
+    item_ref = raw.get("orderItemId")
+    if not item_ref:
+        raise MalformedOrder("An order item has no orderItemId.")
+    product = raw.get("product") or {}
+    quantity = raw.get("quantityOrdered")
+    if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity < 0:
+        raise MalformedOrder(
+            f"Item {item_ref}: quantityOrdered {quantity!r} is not a whole number."
+        )
+    fulfillment = raw.get("fulfillment") or {}
+    shipped = fulfillment.get("quantityFulfilled") or 0
+    if not isinstance(shipped, int) or not 0 <= shipped <= max(quantity, shipped):
+        raise MalformedOrder(f"Item {item_ref}: quantityFulfilled {shipped!r} is invalid.")
+    item = OrderItem(
+        item_ref=str(item_ref),
+        sku=(product.get("sellerSku") or "").strip(),
+        asin=product.get("asin") or "",
+        title=product.get("title") or product.get("sellerSku") or str(item_ref),
+        quantity=quantity,
+        quantity_shipped=shipped,
+        promotion_ids=[
+            p.get("promotionId")
+            for p in ((raw.get("promotion") or {}).get("breakdowns") or [])
+            if isinstance(p, dict) and p.get("promotionId")
+        ],
+    )
+    proceeds = raw.get("proceeds") or {}
+    amounts = {}
+    tax_by_kind = {}
+    for breakdown in proceeds.get("breakdowns") or []:
+        if not isinstance(breakdown, dict):
+            raise MalformedOrder(f"Item {item_ref}: a proceeds breakdown is not an object.")
+        kind = breakdown.get("type")
+        amount, _ = parse_money(
+            breakdown.get("subtotal"), f"Item {item_ref} {kind} amount", currency
+        )
+        if kind == "TAX":
+            details = breakdown.get("detailedBreakdowns") or []
+            detailed = Decimal(0)
+            for detail in details:
+                sub_amount, _ = parse_money(
+                    (detail or {}).get("value"), f"Item {item_ref} tax detail", currency
+                )
+                sub_kind = (detail or {}).get("subtype") or "ITEM"
+                tax_by_kind[sub_kind] = tax_by_kind.get(sub_kind, Decimal(0)) + sub_amount
+                detailed += sub_amount
+            if not details:
+                tax_by_kind["ITEM"] = tax_by_kind.get("ITEM", Decimal(0)) + amount
+            elif detailed != amount:
+                # Amazon's detail does not add up: keep its total on the item.
+                tax_by_kind["ITEM"] = tax_by_kind.get("ITEM", Decimal(0)) + amount - detailed
+        elif kind in CHARGE_KINDS:
+            amounts[kind] = amounts.get(kind, Decimal(0)) + amount
+        else:
+            amounts["OTHER"] = amounts.get("OTHER", Decimal(0)) + amount
+    if "ITEM" not in amounts and not cancelled:
+        price = (product.get("price") or {}).get("unitPrice")
+        if not price:
+            raise MalformedOrder(
+                f"Item {item_ref} ({item.sku or item.asin}) has neither proceeds "
+                "nor a unit price."
+            )
+        unit, _ = parse_money(price, f"Item {item_ref} unit price", currency)
+        amounts["ITEM"] = unit * quantity
+    for kind, tax in tax_by_kind.items():
+        if kind not in amounts:
+            amounts[kind] = Decimal(0)
+    total_tax = sum(tax_by_kind.values(), Decimal(0))
+    charges_sum = sum(amounts.values(), Decimal(0))
+    item.tax_included = tax_included_default
+    if proceeds.get("proceedsTotal"):
+        item.total, _ = parse_money(
+            proceeds["proceedsTotal"], f"Item {item_ref} total", currency
+        )
+        if item.total == charges_sum and total_tax:
+            item.tax_included = True
+        elif item.total == charges_sum + total_tax:
+            item.tax_included = False if total_tax else tax_included_default
+        else:
+            raise MalformedOrder(
+                f"Item {item_ref}: its breakdowns ({charges_sum} + tax {total_tax}) "
+                f"do not add up to its total {item.total}."
+            )
+    else:
+        item.total = charges_sum if item.tax_included else charges_sum + total_tax
+    item.charges = [
+        Charge(kind, amounts[kind], tax_by_kind.get(kind, Decimal(0)))
+        for kind in CHARGE_KINDS
+        if kind in amounts
+    ]
+    return item
+
+
+def parse_order(raw, tax_included_default=False):
+    """An :class:`Order` from an Amazon ``Order`` dict; raises MalformedOrder."""
+    if not isinstance(raw, dict):
+        raise MalformedOrder("The order is not an object.")
+    order_ref = raw.get("orderId")
+    if not order_ref or not isinstance(order_ref, str):
+        raise MalformedOrder("The order has no orderId.")
+    try:
+        return _parse_order(raw, order_ref, tax_included_default)
+    except MalformedOrder as exc:
+        text = str(exc)
+        if order_ref not in text:
+            text = f"Order {order_ref}: {text}"
+        raise MalformedOrder(text) from None
+
+
+def _parse_order(raw, order_ref, tax_included_default):
+    channel = (raw.get("salesChannel") or {})
+    marketplace_ref = channel.get("marketplaceId")
+    if not marketplace_ref:
+        raise MalformedOrder("salesChannel.marketplaceId is missing.")
+    fulfillment = raw.get("fulfillment") or {}
+    status = fulfillment.get("fulfillmentStatus")
+    if not status:
+        raise MalformedOrder("fulfillmentStatus is missing.")
+    items_raw = raw.get("orderItems")
+    if not isinstance(items_raw, list) or not items_raw:
+        raise MalformedOrder("it has no orderItems.")
+    currency = _order_currency(raw)
+    cancelled = status == "CANCELLED"
+    if not currency and not cancelled:
+        raise MalformedOrder("no amount tells its currency.")
+    items = [
+        _parse_item(item, currency, tax_included_default, cancelled)
+        for item in items_raw
+    ]
+    refs = [i.item_ref for i in items]
+    if len(set(refs)) != len(refs):
+        raise MalformedOrder("two items share one orderItemId.")
+    proceeds = raw.get("proceeds") or {}
+    delivery_tip = Decimal(0)
+    for breakdown in proceeds.get("breakdowns") or []:
+        if isinstance(breakdown, dict) and breakdown.get("type") == "DELIVERY_TIP":
+            delivery_tip += parse_money(
+                breakdown.get("subtotal"), "The delivery tip", currency
+            )[0]
+    grand_total = sum((i.total for i in items), delivery_tip)
+    if proceeds.get("grandTotal"):
+        grand_total, _ = parse_money(proceeds["grandTotal"], "The order total", currency)
+    buyer = raw.get("buyer") or {}
+    recipient = raw.get("recipient") or {}
+    address = recipient.get("deliveryAddress") or {}
+    if not isinstance(address, dict):
+        raise MalformedOrder("the delivery address is not an object.")
+    return Order(
+        order_ref=order_ref,
+        marketplace_ref=marketplace_ref,
+        channel=_fulfilled_by(raw),
+        status=status,
+        purchase_date=parse_datetime(raw.get("createdTime"), "createdTime"),
+        last_update=parse_datetime(raw.get("lastUpdatedTime"), "lastUpdatedTime"),
+        currency=currency,
+        buyer_name=(buyer.get("buyerName") or "").strip(),
+        buyer_email=(buyer.get("buyerEmail") or "").strip().lower(),
+        buyer_company=(buyer.get("buyerCompanyName") or "").strip(),
+        address={k: v.strip() if isinstance(v, str) else v for k, v in address.items()},
+        items=items,
+        grand_total=grand_total,
+        delivery_tip=delivery_tip,
+    )
