@@ -1,0 +1,95 @@
+from decimal import ROUND_HALF_UP, Decimal
+
+from odoo import api, models
+
+
+def tax_of(amount, rate, included, digits):
+    """The tax Odoo computes on ``amount`` for a percent ``rate``.
+
+    Rounded per line: on a price including the tax, the tax is the part of
+    the amount it contains; otherwise ``amount`` is the base.
+    """
+    quantum = Decimal(1).scaleb(-digits)
+    if included:
+        value = amount * rate / (Decimal(100) + rate)
+    else:
+        value = amount * rate / Decimal(100)
+    return value.quantize(quantum, rounding=ROUND_HALF_UP)
+
+
+def rate_for(amount, tax, included, digits):
+    """The percent rate that makes Odoo compute exactly ``tax``, or None.
+
+    Amazon gives tax amounts, not rates: the rate is derived from the amount
+    and checked, to two decimals first (VAT rates) then four (US sales tax).
+    """
+    base = amount - tax if included else amount
+    if not base or (base > 0) != (tax > 0):
+        return None
+    exact = tax * Decimal(100) / base
+    for places in (2, 4):
+        rate = exact.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+        if rate > 0 and tax_of(amount, rate, included, digits) == tax:
+            return rate
+    return None
+
+
+class AccountTax(models.Model):
+    _inherit = "account.tax"
+
+    @api.model
+    def _amazon_taxes(self, company, wanted):
+        """``{(rate, included): tax}`` for every (Decimal rate, bool) wanted.
+
+        Existing sales taxes of the company with that percentage are used;
+        missing ones are created, named after Amazon.
+        """
+        wanted = set(wanted)
+        if not wanted:
+            return {}
+        candidates = self.with_context(active_test=False).search(
+            [
+                ("company_id", "=", company.id),
+                ("type_tax_use", "=", "sale"),
+                ("amount_type", "=", "percent"),
+                ("amount", "in", [float(rate) for rate, _inc in wanted]),
+                ("active", "=", True),
+            ],
+            order="sequence, id",
+        )
+        result = {}
+        for tax in candidates:
+            key = (Decimal(str(tax.amount)).normalize(), bool(tax.price_include))
+            result.setdefault(key, tax)
+        found = {}
+        to_create = []
+        for rate, included in wanted:
+            tax = result.get((rate.normalize(), included))
+            if tax:
+                found[(rate, included)] = tax
+            else:
+                to_create.append((rate, included))
+        if to_create:
+            created = self.create(
+                [
+                    {
+                        "name": self.env._(
+                            "Amazon %(rate)s%% (%(kind)s)",
+                            rate=f"{rate.normalize():f}",
+                            kind=self.env._("incl.") if included else self.env._("excl."),
+                        ),
+                        "company_id": company.id,
+                        "type_tax_use": "sale",
+                        "amount_type": "percent",
+                        "amount": float(rate),
+                        "price_include_override": (
+                            "tax_included" if included else "tax_excluded"
+                        ),
+                        "description": f"{rate.normalize():f}%",
+                    }
+                    for rate, included in to_create
+                ]
+            )
+            for (rate, included), tax in zip(to_create, created, strict=True):
+                found[(rate, included)] = tax
+        return found

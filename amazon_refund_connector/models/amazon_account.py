@@ -1,0 +1,573 @@
+import logging
+from contextlib import contextmanager
+from datetime import timedelta
+
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+from odoo.tools import config
+
+from ..sp_api import (
+    AmazonAuthError,
+    AmazonClient,
+    AmazonError,
+    AmazonInvalidInput,
+    AmazonServerError,
+    AmazonThrottled,
+    Credentials,
+)
+from ..sp_api.orders import (
+    FBM_IMPORTED_STATUSES,
+    ORDER_SYNC_INCLUDED_DATA,
+    parse_datetime,
+)
+from .amazon_marketplace import REGIONS
+from .sale_order import ImportResult
+
+_logger = logging.getLogger(__name__)
+
+MANAGER_GROUP = "amazon_refund_connector.group_amazon_manager"
+TECHNICAL_GROUPS = "base.group_no_one,amazon_refund_connector.group_amazon_manager"
+
+# Amazon's AdjustmentReason values (POST_PAYMENT_ADJUSTMENT_DATA).
+REFUND_REASONS = [
+    ("NoInventory", "No inventory"),
+    ("CustomerReturn", "Customer return"),
+    ("GeneralAdjustment", "General adjustment"),
+    ("CouldNotShip", "Could not ship"),
+    ("DifferentItem", "Different item"),
+    ("Abandoned", "Abandoned"),
+    ("CustomerCancel", "Customer cancel"),
+    ("PriceError", "Price error"),
+    ("ProductOutofStock", "Product out of stock"),
+    ("CustomerAddressIncorrect", "Customer address incorrect"),
+    ("Exchange", "Exchange"),
+    ("Other", "Other"),
+    ("CarrierCreditDecision", "Carrier credit decision"),
+    ("RiskAssessmentInformationNotValid", "Risk assessment information not valid"),
+    ("CarrierCoverageFailure", "Carrier coverage failure"),
+    ("TransactionRecord", "Transaction record"),
+    ("Undeliverable", "Undeliverable"),
+    ("RefusedDelivery", "Refused delivery"),
+]
+
+# How long an interactive call (a button) may wait for a rate-limit token.
+INTERACTIVE_MAX_WAIT = 2.0
+# Advisory lock class of an account's order sync (with the account id).
+ORDER_SYNC_LOCK = 7310
+# How far back the first order sync of an account looks.
+FIRST_SYNC_DAYS = 30
+# Seconds an SP-API call may take (system parameter amazon_refund_connector.timeout).
+DEFAULT_TIMEOUT = 20.0
+
+
+class AmazonAccount(models.Model):
+    _name = "amazon.account"
+    _description = "Amazon Seller Account"
+    _inherit = ["mail.thread"]
+    # Amazon users, who may not edit accounts, still see errors posted on them.
+    _mail_post_access = "read"
+    _order = "company_id, name"
+    _check_company_auto = True
+
+    name = fields.Char(required=True, tracking=True)
+    active = fields.Boolean(default=True, tracking=True)
+    company_id = fields.Many2one(
+        "res.company",
+        required=True,
+        default=lambda self: self.env.company,
+        tracking=True,
+    )
+    region = fields.Selection(REGIONS, required=True, default="EU", tracking=True)
+    seller_ref = fields.Char(
+        string="Seller ID",
+        help="Merchant token of the seller account in Seller Central.",
+        tracking=True,
+    )
+    # Credentials: only the Amazon managers may read or write them.
+    lwa_client_id = fields.Char(
+        string="LWA client ID", groups=MANAGER_GROUP, copy=False
+    )
+    lwa_client_secret = fields.Char(
+        string="LWA client secret", groups=MANAGER_GROUP, copy=False
+    )
+    refresh_token = fields.Char(groups=MANAGER_GROUP, copy=False)
+    marketplace_ids = fields.Many2many(
+        "amazon.marketplace",
+        "amazon_account_marketplace_rel",
+        "account_id",
+        "marketplace_id",
+        string="Synchronised marketplaces",
+        domain="[('region', '=', region)]",
+        help="Marketplaces whose orders this account imports. Split a "
+        "marketplace into an account record of its own to give it its own "
+        "stock location or sales team.",
+    )
+    available_marketplace_ids = fields.Many2many(
+        "amazon.marketplace",
+        "amazon_account_available_marketplace_rel",
+        "account_id",
+        "marketplace_id",
+        string="Available marketplaces",
+        readonly=True,
+        help="Marketplaces the seller participates in, as Amazon last said.",
+    )
+    team_id = fields.Many2one(
+        "crm.team",
+        string="Sales team",
+        check_company=True,
+        help="Sales team of the orders of this account; give an account its "
+        "own team to report on its sales apart.",
+    )
+    fba_location_id = fields.Many2one(
+        "stock.location",
+        string="FBA stock location",
+        check_company=True,
+        domain="[('usage', '=', 'internal')]",
+        help="Stock held in Amazon's fulfilment centres for this account.",
+    )
+    journal_id = fields.Many2one(
+        "account.journal",
+        string="Payments journal",
+        check_company=True,
+        domain="[('type', '=', 'bank')]",
+        help="Bank journal receiving Amazon's settlements.",
+    )
+    last_order_sync = fields.Datetime(
+        string="Last order sync",
+        copy=False,
+        help="Orders whose status changed after this moment are synchronised "
+        "next. Set it earlier to synchronise older orders again.",
+    )
+    auto_import_orders = fields.Boolean(
+        string="Import orders automatically", default=True, tracking=True
+    )
+    auto_import_refunds = fields.Boolean(
+        string="Import refunds automatically", tracking=True
+    )
+    default_refund_reason = fields.Selection(
+        REFUND_REASONS, default="CustomerReturn", required=True
+    )
+    # Technical: where the SP-API and Login with Amazon are reached.
+    endpoint_override = fields.Char(
+        string="SP-API endpoint override",
+        groups=TECHNICAL_GROUPS,
+        help="Base URL used instead of the region's SP-API endpoint "
+        "(e.g. a sandbox).",
+    )
+    lwa_endpoint_override = fields.Char(
+        string="LWA token URL override",
+        groups=TECHNICAL_GROUPS,
+        help="URL used instead of https://api.amazon.com/auth/o2/token.",
+    )
+    connection_state = fields.Selection(
+        [("unknown", "Not tested"), ("ok", "Connected"), ("failed", "Failed")],
+        default="unknown",
+        readonly=True,
+        copy=False,
+    )
+    order_count = fields.Integer(compute="_compute_order_count")
+    last_error = fields.Text(readonly=True, copy=False)
+    last_error_date = fields.Datetime(readonly=True, copy=False)
+
+    _sql_constraints = [
+        (
+            "name_company_unique",
+            "unique(name, company_id)",
+            "An Amazon account name must be unique per company.",
+        ),
+    ]
+
+    def _compute_order_count(self):
+        counts = dict(
+            self.env["sale.order"]._read_group(
+                [("amazon_account_id", "in", self.ids)],
+                ["amazon_account_id"],
+                ["__count"],
+            )
+        )
+        for account in self:
+            account.order_count = counts.get(account, 0)
+
+    def action_view_orders(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "amazon_refund_connector.action_amazon_orders"
+        )
+        action["domain"] = [("amazon_account_id", "=", self.id)]
+        return action
+
+    # -- defaults -----------------------------------------------------------
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        accounts = super().create(vals_list)
+        for account in accounts.filtered(lambda a: not a.team_id):
+            account.team_id = account._default_team()
+        return accounts
+
+    def _default_team(self):
+        """The company's "Amazon" sales team, shared by its accounts."""
+        self.ensure_one()
+        team_model = self.env["crm.team"].sudo()
+        team = team_model.search(
+            [("company_id", "=", self.company_id.id), ("name", "=", "Amazon")],
+            limit=1,
+        )
+        return team or team_model.create(
+            {"name": "Amazon", "company_id": self.company_id.id}
+        )
+
+    # -- talking to Amazon ------------------------------------------------
+
+    def _get_credentials(self):
+        self.ensure_one()
+        account = self.sudo()
+        return Credentials(
+            client_id=account.lwa_client_id or "",
+            client_secret=account.lwa_client_secret or "",
+            refresh_token=account.refresh_token or "",
+            region=account.region,
+            endpoint=account.endpoint_override or None,
+            lwa_endpoint=account.lwa_endpoint_override or None,
+        )
+
+    def _get_client(self, interactive=False):
+        """An :class:`AmazonClient` sharing this account's rate limits."""
+        self.ensure_one()
+        timeout = self.env["ir.config_parameter"].sudo().get_param(
+            "amazon_refund_connector.timeout", DEFAULT_TIMEOUT
+        )
+        return AmazonClient(
+            self._get_credentials(),
+            self.env["amazon.rate.limit"]._limiter(self.id),
+            max_wait=INTERACTIVE_MAX_WAIT if interactive else 0.0,
+            timeout=float(timeout),
+        )
+
+    @api.model
+    def _amazon_error_message(self, error):
+        """A translated, secret-free sentence describing ``error``."""
+        if isinstance(error, AmazonThrottled):
+            return _(
+                "Amazon is limiting the calls of this account (%(operation)s). "
+                "Try again in %(seconds)s seconds.",
+                operation=error.operation or "",
+                seconds=max(int(error.retry_after + 0.999), 1),
+            )
+        if isinstance(error, AmazonAuthError):
+            return _(
+                "Amazon refused the account's credentials. Check the LWA client "
+                "ID, client secret and refresh token. Amazon said: %s",
+                error.message,
+            )
+        if isinstance(error, AmazonInvalidInput):
+            return _("Amazon refused the request: %s", error.message)
+        if isinstance(error, AmazonServerError):
+            return _(
+                "Amazon could not be reached or failed; the operation will "
+                "succeed once Amazon answers again. Details: %s",
+                error.message,
+            )
+        return _("Amazon error: %s", error.message)
+
+    def _record_amazon_error(self, error, what):
+        """Keep ``error`` on the account (banner and chatter) and in the log."""
+        message = self._amazon_error_message(error)
+        _logger.warning("Amazon account %s: %s: %s", self.ids, what, error)
+        # Technical state: kept whoever triggered the call.
+        self.sudo().write(
+            {
+                "last_error": f"{what}: {message}",
+                "last_error_date": fields.Datetime.now(),
+            }
+        )
+        for account in self:
+            account.message_post(body=f"{what}: {message}")
+        return message
+
+    def action_clear_error(self):
+        self.sudo().write({"last_error": False, "last_error_date": False})
+
+    def action_test_connection(self):
+        """Call Amazon with the account's credentials and say what happened."""
+        self.ensure_one()
+        client = None
+        try:
+            client = self._get_client(interactive=True)
+            # A cached access token would hide a wrong client secret.
+            client.forget_access_token()
+            participations = client.get_marketplace_participations()
+        except AmazonError as error:
+            message = self._record_amazon_error(error, _("Connection test failed"))
+            self.sudo().connection_state = "failed"
+            return self._notify(_("Connection failed"), message, "danger")
+        finally:
+            if client:
+                client.close()
+        marketplaces = self._apply_participations(participations)
+        self.sudo().write(
+            {"connection_state": "ok", "last_error": False, "last_error_date": False}
+        )
+        message = _(
+            "Amazon accepted the credentials. The seller participates in "
+            "%(count)s marketplaces: %(names)s.",
+            count=len(marketplaces),
+            names=", ".join(marketplaces.mapped("name")) or "-",
+        )
+        self.message_post(body=message)
+        return self._notify(_("Connection successful"), message, "success")
+
+    def _apply_participations(self, participations):
+        """Store the marketplaces Amazon says the seller participates in.
+
+        Amazon is the authority here, so this runs as superuser whoever asked.
+        """
+        account = self.sudo()
+        marketplaces = account.env["amazon.marketplace"]._sync_from_participations(
+            participations
+        )
+        account.available_marketplace_ids = marketplaces
+        if not account.marketplace_ids:
+            account.marketplace_ids = marketplaces.filtered(
+                lambda m: m.region == account.region
+            )
+        return marketplaces.with_env(self.env)
+
+    @staticmethod
+    def _notify(title, message, kind):
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "title": title,
+                "message": message,
+                "type": kind,
+                "sticky": kind == "danger",
+            },
+        }
+
+    # -- scheduled work ---------------------------------------------------
+
+    @api.model
+    def _cron_refresh_marketplaces(self):
+        """Enqueue a marketplace refresh per active account."""
+        for account in self.search([]):
+            account.with_delay(
+                channel="root.amazon",
+                identity_key=f"amazon-marketplaces-{account.id}",
+                description=_("Amazon: refresh marketplaces of %s", account.name),
+            )._job_refresh_marketplaces()
+
+    def _job_refresh_marketplaces(self):
+        self.ensure_one()
+        return self._run_amazon_job(
+            _("Marketplace refresh failed"),
+            lambda client: self._apply_participations(
+                client.get_marketplace_participations()
+            ).mapped("marketplace_ref"),
+        )
+
+    def _run_amazon_job(self, what, work):
+        """Run ``work(client)`` in a queue job and return its result.
+
+        Throttling and server errors re-schedule the job after the delay
+        Amazon asked for (no worker sleeps); other Amazon errors are recorded
+        on the account and end the job with that message as its result.
+        """
+        # queue_job is a dependency of the addon, not of the SP-API layer.
+        from odoo.addons.queue_job.exception import RetryableJobError
+
+        self.ensure_one()
+        client = None
+        try:
+            client = self._get_client()
+            return work(client)
+        except AmazonThrottled as error:
+            raise RetryableJobError(
+                str(error),
+                seconds=max(int(error.retry_after + 0.999), 1),
+                ignore_retry=True,
+            ) from None
+        except AmazonServerError as error:
+            raise RetryableJobError(str(error), seconds=60) from None
+        except AmazonError as error:
+            return self._record_amazon_error(error, what)
+        finally:
+            if client:
+                client.close()
+
+    # -- order sync ---------------------------------------------------------
+
+    def action_sync_orders(self):
+        """Button: synchronise now; what Amazon throttles continues in a job."""
+        self.ensure_one()
+        client = None
+        try:
+            client = self._get_client(interactive=True)
+            result = self._sync_orders(client)
+        except AmazonThrottled as error:
+            self._enqueue_order_sync()
+            return self._notify(
+                _("Order sync continues in the background"),
+                self._amazon_error_message(error), "warning",
+            )
+        except AmazonError as error:
+            message = self._record_amazon_error(error, _("Order sync failed"))
+            return self._notify(_("Order sync failed"), message, "danger")
+        finally:
+            if client:
+                client.close()
+        return self._notify(
+            _("Orders synchronised"), self._sync_summary(result),
+            "warning" if result.failures else "success",
+        )
+
+    @api.model
+    def _cron_sync_orders(self):
+        """Enqueue an order sync per account that imports automatically."""
+        for account in self.search([("auto_import_orders", "=", True)]):
+            account._enqueue_order_sync()
+
+    def _enqueue_order_sync(self):
+        self.ensure_one()
+        return self.with_delay(
+            channel="root.amazon",
+            identity_key=f"amazon-order-sync-{self.id}",
+            description=_("Amazon: synchronise orders of %s", self.name),
+        )._job_sync_orders()
+
+    def _job_sync_orders(self):
+        self.ensure_one()
+        return self._run_amazon_job(
+            _("Order sync failed"),
+            lambda client: self._sync_summary(
+                self.with_context(amazon_commit_pages=True)._sync_orders(client)
+            ),
+        )
+
+    def _sync_summary(self, result):
+        return _(
+            "%(created)s orders created, %(updated)s updated, %(skipped)s skipped, "
+            "%(failed)s failed.",
+            created=len(result.created), updated=len(result.updated),
+            skipped=len(result.skipped), failed=len(result.failures),
+        )
+
+    @contextmanager
+    def _sync_lock(self):
+        """Hold this account's order-sync lock, or say that another holds it.
+
+        A session lock, not a transaction one: a job commits page by page and
+        must keep the lock across those commits.
+        """
+        cr = self.env.cr
+        cr.execute("SELECT pg_try_advisory_lock(%s, %s)", (ORDER_SYNC_LOCK, self.id))
+        if not cr.fetchone()[0]:
+            raise UserError(_(
+                "Orders of %s are being synchronised already; try again in a "
+                "moment.", self.name,
+            ))
+        try:
+            yield
+        finally:
+            cr.execute("SELECT pg_advisory_unlock(%s, %s)", (ORDER_SYNC_LOCK, self.id))
+
+    def _sync_orders(self, client):
+        """Import the orders whose status changed since the cursor.
+
+        The cursor (``last_order_sync``) moves only past what was stored: to
+        the end of the window Amazon searched when every order was imported,
+        otherwise to the earliest failed order, which the next run fetches
+        again.
+        """
+        self.ensure_one()
+        since = self.last_order_sync or (
+            fields.Datetime.now() - timedelta(days=FIRST_SYNC_DAYS)
+        )
+        result = ImportResult()
+        window_end = None
+        with self._sync_lock():
+            for page in client.iter_search_orders(
+                marketplace_ids=self.marketplace_ids.mapped("marketplace_ref"),
+                last_updated_after=since,
+                fulfillment_statuses=FBM_IMPORTED_STATUSES,
+                included_data=ORDER_SYNC_INCLUDED_DATA,
+            ):
+                self._merge_result(result, self._import_page(page["orders"]))
+                window_end = page["before"] or window_end
+            self._store_cursor(since, window_end, result)
+        self._report_failures(result, _("Order sync"))
+        return result
+
+    def _import_page(self, orders):
+        result = self.env["sale.order"]._amazon_import_orders(self, orders)
+        if self.env.context.get("amazon_commit_pages") and not config["test_enable"]:
+            # A job keeps each stored page even if a later page fails; the
+            # cursor has not moved, so a re-run finds them as imported.
+            self.env.cr.commit()  # pylint: disable=invalid-commit
+        return result
+
+    @staticmethod
+    def _merge_result(total, part):
+        total.created += part.created
+        total.updated += part.updated
+        total.skipped += part.skipped
+        total.failures.update(part.failures)
+
+    def _store_cursor(self, since, window_end, result):
+        failed_times = [t for t, _msg in result.failures.values()]
+        if None in failed_times:
+            return  # a failed order of unknown date: look at the same window again
+        if failed_times:
+            cursor = min(failed_times)
+        elif window_end:
+            try:
+                cursor = parse_datetime(window_end, "lastUpdatedBefore")
+            except ValueError:
+                return
+        else:
+            return
+        if cursor > since:
+            self.sudo().last_order_sync = cursor
+
+    def _report_failures(self, result, what):
+        if not result.failures:
+            return
+        lines = [message for _time, message in result.failures.values()]
+        for line in lines:
+            _logger.warning("Amazon account %s: %s: %s", self.id, what, line)
+        summary = _(
+            "%(what)s: %(count)s orders could not be imported and will be "
+            "fetched again at the next sync:\n%(lines)s",
+            what=what, count=len(lines), lines="\n".join(lines),
+        )
+        self.sudo().write(
+            {"last_error": summary, "last_error_date": fields.Datetime.now()}
+        )
+        self.message_post(body=summary)
+
+    def _import_orders_since(self, client, days):
+        """Manual import: orders created in the last ``days`` days.
+
+        Leaves the cursor where it is.
+        """
+        self.ensure_one()
+        result = ImportResult()
+        with self._sync_lock():
+            for page in client.iter_search_orders(
+                marketplace_ids=self.marketplace_ids.mapped("marketplace_ref"),
+                created_after=fields.Datetime.now() - timedelta(days=days),
+                fulfillment_statuses=FBM_IMPORTED_STATUSES,
+                included_data=ORDER_SYNC_INCLUDED_DATA,
+            ):
+                self._merge_result(result, self._import_page(page["orders"]))
+        self._report_failures(result, _("Order import"))
+        return result
+
+    def _recover_order(self, client, order_ref):
+        """Import or refresh one order, whatever the cursor."""
+        self.ensure_one()
+        order = client.get_order(order_ref.strip(), ORDER_SYNC_INCLUDED_DATA)
+        result = self.env["sale.order"]._amazon_import_orders(self, [order])
+        self._report_failures(result, _("Order recovery"))
+        return result

@@ -1,0 +1,162 @@
+from odoo import api, fields, models
+
+
+def _norm(value):
+    return " ".join(str(value or "").split()).casefold()
+
+
+class ResPartner(models.Model):
+    _inherit = "res.partner"
+
+    amazon_key = fields.Char(
+        string="Amazon matching key",
+        index=True,
+        copy=False,
+        readonly=True,
+        help="Identifies an Amazon buyer or one of their delivery addresses, "
+        "so that synchronising orders again never creates them twice.",
+    )
+
+    @api.model
+    def _amazon_customer_key(self, order):
+        """Key of the buyer of ``order`` (a parsed Amazon order).
+
+        Matching rule: Amazon hides buyers' real e-mail addresses but gives
+        each buyer a stable anonymised one, so the buyer e-mail identifies a
+        customer. Without it (Amazon leaves it out of some FBA orders and of
+        orders past its data-protection period), the buyer or recipient name
+        with the postal code and country does; an order with neither is
+        booked on one anonymous customer per marketplace.
+        """
+        if order.buyer_email:
+            return f"amazon-buyer:{order.buyer_email}"
+        address = order.address
+        name = order.buyer_name or address.get("name")
+        if name:
+            return "amazon-buyer:{}|{}|{}".format(
+                _norm(name), _norm(address.get("postalCode")),
+                _norm(address.get("countryCode")),
+            )
+        return f"amazon-anonymous:{order.marketplace_ref}"
+
+    @api.model
+    def _amazon_address_key(self, customer_key, order):
+        """Key of the delivery address of ``order`` under its customer."""
+        address = order.address
+        parts = [
+            address.get(field)
+            for field in (
+                "name", "companyName", "addressLine1", "addressLine2", "addressLine3",
+                "city", "districtOrCounty", "stateOrRegion", "postalCode",
+                "countryCode", "phone",
+            )
+        ]
+        return f"{customer_key}>" + "|".join(_norm(p) for p in parts)
+
+    @api.model
+    def _amazon_partners(self, orders, company, marketplaces):
+        """Customer and delivery partners of parsed orders, created as needed.
+
+        Returns ``{order_ref: (customer, delivery)}``; every partner is looked
+        up and created in one batch per kind.
+        """
+        customer_keys = {o.order_ref: self._amazon_customer_key(o) for o in orders}
+        address_keys = {
+            o.order_ref: self._amazon_address_key(customer_keys[o.order_ref], o)
+            for o in orders
+            if o.address
+        }
+        keys = set(customer_keys.values()) | set(address_keys.values())
+        found = self.with_context(active_test=False).search(
+            [("amazon_key", "in", list(keys)), ("company_id", "in", [False, company.id])]
+        )
+        by_key = {p.amazon_key: p for p in found}
+        geo = self._amazon_geo(orders)
+
+        customer_vals = {}
+        for order in orders:
+            key = customer_keys[order.order_ref]
+            if key not in by_key and key not in customer_vals:
+                customer_vals[key] = self._amazon_customer_vals(
+                    order, key, geo, marketplaces.get(order.marketplace_ref)
+                )
+        if customer_vals:
+            for partner in self.create(list(customer_vals.values())):
+                by_key[partner.amazon_key] = partner
+
+        address_vals = {}
+        for order in orders:
+            key = address_keys.get(order.order_ref)
+            if key and key not in by_key and key not in address_vals:
+                parent = by_key[customer_keys[order.order_ref]]
+                address_vals[key] = dict(
+                    self._amazon_address_vals(order.address, geo),
+                    amazon_key=key,
+                    parent_id=parent.id,
+                    type="delivery",
+                )
+        if address_vals:
+            for partner in self.create(list(address_vals.values())):
+                by_key[partner.amazon_key] = partner
+
+        result = {}
+        for order in orders:
+            customer = by_key[customer_keys[order.order_ref]]
+            delivery = by_key.get(address_keys.get(order.order_ref), customer)
+            result[order.order_ref] = (customer, delivery)
+        return result
+
+    @api.model
+    def _amazon_geo(self, orders):
+        """Countries and states of a batch of orders, read at once."""
+        codes = {(o.address.get("countryCode") or "").upper() for o in orders}
+        countries = self.env["res.country"].search([("code", "in", list(codes - {""}))])
+        states = self.env["res.country.state"].search([("country_id", "in", countries.ids)])
+        return {
+            "countries": {c.code: c for c in countries},
+            "states": {
+                (s.country_id.code, _norm(label)): s
+                for s in states
+                for label in (s.code, s.name)
+            },
+        }
+
+    @api.model
+    def _amazon_address_vals(self, address, geo):
+        country = geo["countries"].get((address.get("countryCode") or "").upper())
+        state = country and geo["states"].get(
+            (country.code, _norm(address.get("stateOrRegion")))
+        )
+        street2 = ", ".join(
+            part for part in (address.get("addressLine2"), address.get("addressLine3"))
+            if part
+        )
+        city = address.get("city") or address.get("municipality") or ""
+        return {
+            "name": address.get("name") or address.get("companyName") or city or "-",
+            "street": address.get("addressLine1") or False,
+            "street2": street2 or False,
+            "city": city or False,
+            "zip": address.get("postalCode") or False,
+            "state_id": state.id if state else False,
+            "country_id": country.id if country else False,
+            "phone": address.get("phone") or False,
+        }
+
+    @api.model
+    def _amazon_customer_vals(self, order, key, geo, marketplace):
+        vals = self._amazon_address_vals(order.address, geo) if order.address else {}
+        name = order.buyer_name or order.address.get("name")
+        if not name:
+            name = self.env._(
+                "Amazon customer (%s)", marketplace.name if marketplace else order.marketplace_ref
+            )
+        vals.update(
+            name=name,
+            email=order.buyer_email or False,
+            amazon_key=key,
+            customer_rank=1,
+        )
+        if order.buyer_company:
+            vals["company_name"] = order.buyer_company
+        return vals

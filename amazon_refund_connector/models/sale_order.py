@@ -1,0 +1,524 @@
+import logging
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+
+from odoo import api, fields, models
+
+from ..sp_api.orders import MalformedOrder, parse_datetime, parse_order
+from .account_tax import rate_for
+
+_logger = logging.getLogger(__name__)
+
+AMAZON_STATUSES = [
+    ("PENDING_AVAILABILITY", "Pending availability"),
+    ("PENDING", "Pending"),
+    ("UNSHIPPED", "Unshipped"),
+    ("PARTIALLY_SHIPPED", "Partially shipped"),
+    ("SHIPPED", "Shipped"),
+    ("CANCELLED", "Cancelled"),
+    ("UNFULFILLABLE", "Unfulfillable"),
+]
+AMAZON_CHANNELS = [("FBA", "Fulfilled by Amazon"), ("FBM", "Fulfilled by merchant")]
+
+
+@dataclass
+class ImportResult:
+    """What importing one batch of Amazon orders did."""
+
+    created: list = field(default_factory=list)
+    updated: list = field(default_factory=list)
+    skipped: list = field(default_factory=list)
+    # order reference -> (last update as Amazon gave it, or None; message)
+    failures: dict = field(default_factory=dict)
+
+    def fail(self, ref, last_update, message):
+        self.failures[ref] = (last_update, message)
+
+    @property
+    def order_ids(self):
+        return self.created + self.updated
+
+
+class SaleOrder(models.Model):
+    _inherit = "sale.order"
+
+    amazon_account_id = fields.Many2one(
+        "amazon.account", string="Amazon account", index=True, readonly=True,
+        copy=False,
+    )
+    amazon_order_ref = fields.Char(
+        string="Amazon order reference", index=True, readonly=True, copy=False
+    )
+    amazon_marketplace_id = fields.Many2one(
+        "amazon.marketplace", string="Amazon marketplace", readonly=True, copy=False
+    )
+    amazon_channel = fields.Selection(
+        AMAZON_CHANNELS, string="Fulfilment channel", readonly=True, copy=False
+    )
+    amazon_status = fields.Selection(
+        AMAZON_STATUSES, string="Amazon status", readonly=True, copy=False
+    )
+    amazon_purchase_date = fields.Datetime(
+        string="Amazon purchase date", readonly=True, copy=False
+    )
+    amazon_last_update = fields.Datetime(
+        string="Amazon last update", readonly=True, copy=False
+    )
+    amazon_total = fields.Monetary(
+        string="Amazon total", readonly=True, copy=False,
+        help="Order total as Amazon charged it.",
+    )
+    amazon_issue = fields.Text(
+        string="Amazon sync issue", readonly=True, copy=False,
+        help="What needs a look before this order can be trusted as imported.",
+    )
+    is_amazon_order = fields.Boolean(compute="_compute_is_amazon_order", store=True)
+
+    _sql_constraints = [
+        (
+            "amazon_order_ref_unique",
+            "unique(amazon_account_id, amazon_order_ref)",
+            "An Amazon order can be imported only once per Amazon account.",
+        ),
+    ]
+
+    @api.depends("amazon_order_ref")
+    def _compute_is_amazon_order(self):
+        for order in self:
+            order.is_amazon_order = bool(order.amazon_order_ref)
+
+    # -- Odoo behaviour on Amazon orders ----------------------------------
+
+    def _prepare_confirmation_values(self):
+        values = super()._prepare_confirmation_values()
+        if self.env.context.get("amazon_import"):
+            # The order date stays Amazon's purchase date.
+            values.pop("date_order", None)
+        return values
+
+    def message_subscribe(self, partner_ids=None, subtype_ids=None):
+        # Amazon forbids contacting buyers outside its messaging service:
+        # never make an Amazon buyer a follower who would get Odoo's e-mails.
+        if partner_ids and any(self.mapped("amazon_order_ref")):
+            amazon_buyers = self.env["res.partner"].browse(partner_ids).filtered(
+                "amazon_key"
+            )
+            partner_ids = [p for p in partner_ids if p not in amazon_buyers.ids]
+        return super().message_subscribe(partner_ids, subtype_ids)
+
+    # -- import -------------------------------------------------------------
+
+    @api.model
+    def _amazon_import_orders(self, account, raw_orders):
+        """Create or update sale orders from Amazon ``Order`` dicts.
+
+        Every order is handled on its own terms: a bad one is reported in the
+        result (and left for the next run) while the others go on.
+        """
+        result = ImportResult()
+        marketplaces = {
+            m.marketplace_ref: m
+            for m in self.env["amazon.marketplace"].with_context(active_test=False).search(
+                [("marketplace_ref", "in", [
+                    ((o or {}).get("salesChannel") or {}).get("marketplaceId")
+                    for o in raw_orders if isinstance(o, dict)
+                ])]
+            )
+        }
+        parsed = []
+        for raw in raw_orders:
+            order = self._amazon_parse(account, raw, marketplaces, result)
+            if order is not None:
+                parsed.append(order)
+        if not parsed:
+            return result
+        existing = self.search(
+            [
+                ("amazon_account_id", "=", account.id),
+                ("amazon_order_ref", "in", [o.order_ref for o in parsed]),
+            ]
+        )
+        by_ref = {o.amazon_order_ref: o for o in existing}
+        self._amazon_update_existing(
+            [o for o in parsed if o.order_ref in by_ref], by_ref, result
+        )
+        new = [o for o in parsed if o.order_ref not in by_ref]
+        if new:
+            self._amazon_create(account, new, marketplaces, result)
+        return result
+
+    @api.model
+    def _amazon_parse(self, account, raw, marketplaces, result):
+        """A parsed order ready to import, or None (skipped or failed)."""
+        ref = raw.get("orderId") if isinstance(raw, dict) else None
+        ref = ref if isinstance(ref, str) and ref else self.env._("(no order id)")
+        try:
+            last_update = parse_datetime(raw.get("lastUpdatedTime"), "lastUpdatedTime")
+        except (MalformedOrder, AttributeError):
+            last_update = None
+        channel = (raw.get("salesChannel") or {}) if isinstance(raw, dict) else {}
+        if channel.get("channelName") == "NON_AMAZON":
+            # Multi-channel fulfilment of a sale made elsewhere: no Amazon sale.
+            result.skipped.append(ref)
+            return None
+        marketplace_ref = channel.get("marketplaceId")
+        marketplace = marketplaces.get(marketplace_ref)
+        if marketplace_ref and not marketplace:
+            result.fail(ref, last_update, self.env._(
+                "Order %(ref)s: marketplace %(marketplace)s is unknown to Odoo; "
+                "test the account's connection to refresh its marketplaces.",
+                ref=ref, marketplace=marketplace_ref,
+            ))
+            return None
+        try:
+            order = parse_order(raw, marketplace.tax_included if marketplace else False)
+        except MalformedOrder as exc:
+            result.fail(ref, last_update, self.env._(
+                "Amazon sent an order the connector cannot read: %s", exc
+            ))
+            return None
+        if marketplace not in account.marketplace_ids:
+            result.fail(ref, order.last_update, self.env._(
+                "Order %(ref)s belongs to marketplace %(marketplace)s, which is not "
+                "synchronised by account %(account)s.",
+                ref=ref, marketplace=marketplace.name, account=account.name,
+            ))
+            return None
+        if not order.importable:
+            result.skipped.append(order.order_ref)
+            return None
+        return order
+
+    @api.model
+    def _amazon_update_existing(self, orders, by_ref, result):
+        """Follow Amazon's status on orders imported before."""
+        to_cancel = self.browse()
+        for order in orders:
+            sale = by_ref[order.order_ref]
+            if sale.amazon_last_update and order.last_update < sale.amazon_last_update:
+                # An older state of the order than the one stored: ignore it.
+                result.skipped.append(order.order_ref)
+                continue
+            vals = {"amazon_last_update": order.last_update}
+            if sale.amazon_status != order.status:
+                vals["amazon_status"] = order.status
+            sale.write(vals)
+            if order.is_cancelled and sale.state != "cancel":
+                to_cancel |= sale
+            result.updated.append(sale.id)
+        if to_cancel:
+            to_cancel._amazon_cancel()
+
+    def _amazon_cancel(self):
+        """Cancel orders Amazon cancelled, with their open deliveries."""
+        self.with_context(disable_cancel_warning=True)._action_cancel()
+        for sale in self:
+            sale.message_post(body=self.env._("Cancelled on Amazon."))
+
+    @api.model
+    def _amazon_create(self, account, orders, marketplaces, result):
+        company = account.company_id
+        currencies = self._amazon_currencies(company, orders, result)
+        orders = [o for o in orders if o.order_ref not in result.failures]
+        if not orders:
+            return
+        partners = self.env["res.partner"]._amazon_partners(orders, company, marketplaces)
+        products = self.env["amazon.offer"]._products_by_sku(
+            account, {item.sku for o in orders for item in o.items}
+        )
+        builder = _LineBuilder(self.env, account, products)
+        plans = {o.order_ref: builder.plan(o, marketplaces[o.marketplace_ref],
+                                           currencies[o.currency]) for o in orders}
+        taxes = self.env["account.tax"]._amazon_taxes(
+            company, {key for plan in plans.values() for key in plan.tax_keys}
+        )
+        pricelists = self.env["product.pricelist"]._amazon_pricelists(
+            company, {currencies[o.currency] for o in orders}
+        )
+        vals_by_ref = {}
+        for order in orders:
+            customer, delivery = partners[order.order_ref]
+            vals_by_ref[order.order_ref] = self._amazon_order_vals(
+                account, order, marketplaces[order.marketplace_ref], customer,
+                delivery, pricelists[currencies[order.currency]],
+                plans[order.order_ref], taxes,
+            )
+        created = self._amazon_create_batch(vals_by_ref, orders, result)
+        created._amazon_check_totals()
+        created._amazon_confirm()
+        result.created.extend(created.ids)
+
+    def _amazon_check_totals(self):
+        """Flag orders whose Odoo total is not the total Amazon charged."""
+        for sale in self:
+            if sale.currency_id.compare_amounts(sale.amount_total, sale.amazon_total):
+                sale.amazon_issue = "\n".join(filter(None, [
+                    sale.amazon_issue,
+                    self.env._(
+                        "Odoo's total %(odoo)s differs from Amazon's %(amazon)s.",
+                        odoo=sale.amount_total, amazon=sale.amazon_total,
+                    ),
+                ]))
+
+    @api.model
+    def _amazon_currencies(self, company, orders, result):
+        """Currencies of the orders; fail orders whose currency has no rate.
+
+        Odoo would convert an amount without rate at 1:1: the order waits
+        until the rate is there instead.
+        """
+        codes = {o.currency for o in orders if o.currency}
+        currencies = self.env["res.currency"].with_context(active_test=False).search(
+            [("name", "in", list(codes))]
+        )
+        by_code = {c.name: c for c in currencies}
+        inactive = currencies.filtered(lambda c: not c.active)
+        if inactive:
+            inactive.active = True
+        foreign = currencies - company.currency_id
+        rated = self.env["res.currency.rate"].search(
+            [
+                ("currency_id", "in", foreign.ids),
+                ("company_id", "in", [False, company.id]),
+            ]
+        ).currency_id
+        for order in orders:
+            currency = by_code.get(order.currency)
+            if not currency:
+                result.fail(order.order_ref, order.last_update, self.env._(
+                    "Order %(ref)s is in %(currency)s, a currency Odoo does not know.",
+                    ref=order.order_ref, currency=order.currency,
+                ))
+            elif currency != company.currency_id and currency not in rated:
+                result.fail(order.order_ref, order.last_update, self.env._(
+                    "Order %(ref)s is in %(currency)s, which has no exchange rate in "
+                    "company %(company)s; add one, then synchronise again.",
+                    ref=order.order_ref, currency=order.currency, company=company.name,
+                ))
+        return by_code
+
+    @api.model
+    def _amazon_order_vals(self, account, order, marketplace, customer, delivery,
+                           pricelist, plan, taxes):
+        issues = list(plan.issues)
+        if order.channel == "FBM" and not order.address and not order.is_cancelled:
+            issues.append(self.env._(
+                "Amazon gave no delivery address: the delivery goes to the customer."
+            ))
+        lines = [
+            fields.Command.create(line.vals(taxes)) for line in plan.lines
+        ]
+        return {
+            "partner_id": customer.id,
+            "partner_invoice_id": customer.id,
+            "partner_shipping_id": delivery.id,
+            "pricelist_id": pricelist.id,
+            "company_id": account.company_id.id,
+            "team_id": account.team_id.id,
+            "user_id": False,
+            "origin": "Amazon",
+            "client_order_ref": order.order_ref,
+            "source_id": self.env.ref("amazon_refund_connector.utm_source_amazon").id,
+            "date_order": order.purchase_date,
+            "amazon_account_id": account.id,
+            "amazon_order_ref": order.order_ref,
+            "amazon_marketplace_id": marketplace.id,
+            "amazon_channel": order.channel,
+            "amazon_status": order.status,
+            "amazon_purchase_date": order.purchase_date,
+            "amazon_last_update": order.last_update,
+            "amazon_total": float(order.grand_total),
+            "amazon_issue": "\n".join(issues) or False,
+            "order_line": lines,
+        }
+
+    @api.model
+    def _amazon_create_batch(self, vals_by_ref, orders, result):
+        """Create the orders at once; isolate the failing ones if that fails."""
+        creator = self.with_context(
+            amazon_import=True, mail_create_nosubscribe=True, tracking_disable=True
+        )
+        try:
+            with self.env.cr.savepoint():
+                return creator.create(list(vals_by_ref.values()))
+        except Exception:  # noqa: BLE001 - narrowed down order by order below
+            _logger.info("Batch creation of Amazon orders failed; retrying one by one")
+        created = self.browse()
+        last_updates = {o.order_ref: o.last_update for o in orders}
+        for ref, vals in vals_by_ref.items():
+            try:
+                with self.env.cr.savepoint():
+                    created |= creator.create(vals)
+            except Exception as exc:  # noqa: BLE001 - reported on the account
+                _logger.warning("Amazon order %s could not be created: %s", ref, exc)
+                result.fail(ref, last_updates[ref], self.env._(
+                    "Order %(ref)s could not be created: %(error)s", ref=ref, error=exc
+                ))
+        return created
+
+    def _amazon_confirm(self):
+        """Confirm new orders (cancel those Amazon already cancelled)."""
+        cancelled = self.filtered(lambda o: o.amazon_status == "CANCELLED")
+        if cancelled:
+            cancelled.with_context(disable_cancel_warning=True)._action_cancel()
+        to_confirm = (self - cancelled).with_context(
+            amazon_import=True, mail_create_nosubscribe=True
+        )
+        if not to_confirm:
+            return
+        try:
+            with self.env.cr.savepoint():
+                to_confirm.action_confirm()
+                return
+        except Exception:  # noqa: BLE001 - narrowed down order by order below
+            _logger.info("Batch confirmation of Amazon orders failed; one by one")
+        for sale in to_confirm:
+            try:
+                with self.env.cr.savepoint():
+                    sale.action_confirm()
+            except Exception as exc:  # noqa: BLE001 - kept on the order
+                sale.amazon_issue = "\n".join(filter(None, [
+                    sale.amazon_issue,
+                    self.env._("The order could not be confirmed: %s", exc),
+                ]))
+
+
+class _PlannedLine:
+    """One sale order line to create, before taxes are looked up."""
+
+    __slots__ = ("charge", "item_ref", "name", "price_unit", "product", "quantity",
+                 "tax_key")
+
+    def __init__(self, product, name, quantity, price_unit, charge, item_ref=False,
+                 tax_key=None):
+        self.product = product
+        self.name = name
+        self.quantity = quantity
+        self.price_unit = price_unit
+        self.charge = charge
+        self.item_ref = item_ref
+        self.tax_key = tax_key
+
+    def vals(self, taxes):
+        tax = taxes.get(self.tax_key) if self.tax_key else None
+        return {
+            "product_id": self.product.id,
+            "name": self.name,
+            "product_uom_qty": self.quantity,
+            "price_unit": float(self.price_unit),
+            "tax_id": [fields.Command.set(tax.ids if tax else [])],
+            "amazon_item_ref": self.item_ref,
+            "amazon_charge": self.charge,
+        }
+
+
+@dataclass
+class _Plan:
+    lines: list
+    issues: list
+
+    @property
+    def tax_keys(self):
+        return {line.tax_key for line in self.lines if line.tax_key}
+
+
+class _LineBuilder:
+    """Turns the charges of a parsed order into planned sale order lines.
+
+    Prices and taxes are Amazon's, to the cent: each line's tax rate is
+    derived from the amounts Amazon charged and checked against Odoo's way
+    of computing it; what a rate cannot express becomes a line of its own.
+    """
+
+    CHARGE_PRODUCTS = {
+        "SHIPPING": "amazon_refund_connector.product_shipping",
+        "GIFT_WRAP": "amazon_refund_connector.product_gift_wrap",
+        "DISCOUNT": "amazon_refund_connector.product_promotion",
+        "COD_FEE": "amazon_refund_connector.product_other_charge",
+        "OTHER": "amazon_refund_connector.product_other_charge",
+        "TIP": "amazon_refund_connector.product_other_charge",
+        "TAX": "amazon_refund_connector.product_other_charge",
+        "ROUNDING": "amazon_refund_connector.product_other_charge",
+    }
+
+    def __init__(self, env, account, products):
+        self.env = env
+        self.account = account
+        self.products = products
+        self.unknown = env.ref("amazon_refund_connector.product_unknown_item")
+        self.charge_products = {k: env.ref(x) for k, x in self.CHARGE_PRODUCTS.items()}
+        self.price_digits = env["decimal.precision"].precision_get("Product Price")
+
+    def _names(self):
+        _ = self.env._
+        return {
+            "SHIPPING": _("Shipping"),
+            "GIFT_WRAP": _("Gift wrap"),
+            "DISCOUNT": _("Promotion"),
+            "COD_FEE": _("Cash on delivery fee"),
+            "OTHER": _("Other charge"),
+            "TAX": _("Tax"),
+            "ROUNDING": _("Rounding"),
+        }
+
+    def plan(self, order, marketplace, currency):
+        lines, issues = [], []
+        names = self._names()
+        digits = currency.decimal_places
+        for item in order.items:
+            product = self.products.get((marketplace.id, item.sku)) or self.products.get(
+                (False, item.sku)
+            )
+            if not product:
+                product = self.unknown
+                issues.append(self.env._(
+                    "SKU %(sku)s (%(title)s) matches no product: the item was "
+                    "booked on %(product)s.",
+                    sku=item.sku or "-", title=item.title, product=product.display_name,
+                ))
+            label = f"[{item.sku}] {item.title}" if item.sku else item.title
+            for charge in item.charges:
+                if charge.kind == "ITEM":
+                    lines += self._lines(
+                        product, label, item.quantity, charge, item, digits, names
+                    )
+                else:
+                    lines += self._lines(
+                        self.charge_products[charge.kind],
+                        f"{names[charge.kind]}: {label}", 1, charge, item, digits, names,
+                    )
+        if order.delivery_tip:
+            lines.append(_PlannedLine(
+                self.charge_products["TIP"], self.env._("Delivery tip"), 1,
+                order.delivery_tip, "TIP",
+            ))
+        return _Plan(lines, issues)
+
+    def _lines(self, product, name, quantity, charge, item, digits, names):
+        """Lines of one charge: the charge itself, and what a rate can't hold."""
+        amount, tax = charge.amount, charge.tax
+        included = item.tax_included
+        tax_key, extra = None, []
+        if tax:
+            rate = rate_for(amount, tax, included, digits)
+            if rate is not None:
+                tax_key = (rate, included)
+            elif not included:
+                # The tax comes on top of the amount: book it as it is.
+                extra.append(_PlannedLine(
+                    self.charge_products["TAX"], f"{names['TAX']}: {name}", 1, tax,
+                    "TAX", item.item_ref,
+                ))
+        quantum = Decimal(1).scaleb(-self.price_digits)
+        unit = (amount / quantity).quantize(quantum, rounding=ROUND_HALF_UP) if quantity else amount
+        lines = [_PlannedLine(
+            product, name, quantity, unit if quantity else Decimal(0), charge.kind,
+            item.item_ref, tax_key,
+        )]
+        remainder = amount - unit * quantity if quantity else amount
+        if remainder:
+            lines.append(_PlannedLine(
+                self.charge_products["ROUNDING"], f"{names['ROUNDING']}: {name}", 1,
+                remainder, "ROUNDING", item.item_ref, tax_key,
+            ))
+        return lines + extra

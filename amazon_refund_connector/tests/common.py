@@ -1,0 +1,96 @@
+"""Shared set-up of the connector's tests: a real SP-API sandbox.
+
+The sandbox (``tests/sandbox`` at the repository root) is a loopback HTTP
+server speaking Amazon's request and response shapes. The real ``sp_api``
+client talks to it through the account's endpoint overrides, so nothing of
+``sp_api``, ``httpx`` or the connector is mocked.
+"""
+
+import os
+import sys
+import uuid
+from pathlib import Path
+
+from odoo.tests.common import TransactionCase
+
+from odoo.addons.amazon_refund_connector.sp_api.errors import redact
+
+
+def sandbox_class():
+    """The sandbox server class, from AMAZON_SPAPI_SANDBOX or the repository."""
+    folder = os.environ.get("AMAZON_SPAPI_SANDBOX") or str(
+        Path(__file__).resolve().parents[2] / "tests"
+    )
+    if not Path(folder, "sandbox", "__init__.py").is_file():
+        raise RuntimeError(
+            f"The SP-API sandbox is not at {folder}/sandbox: set "
+            "AMAZON_SPAPI_SANDBOX to the repository's tests folder."
+        )
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    from sandbox import SandboxServer  # pylint: disable=import-outside-toplevel
+
+    return SandboxServer
+
+
+class AmazonSandboxCase(TransactionCase):
+    """A running sandbox with one seller, and an account connected to it."""
+
+    marketplaces = ("A1PA6795UKMFR9", "A13V1IB3VIYZZH", "A1F83G8C2ARO7P")
+    time_scale = 1000.0
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.sandbox = sandbox_class()(time_scale=cls.time_scale, settle_seconds=0)
+        cls.sandbox.start()
+        cls.addClassCleanup(cls.sandbox.stop)
+        cls.seller = cls._add_seller()
+        cls.account = cls.env["amazon.account"].create(
+            cls._account_vals(cls.seller, name="Amazon EU test")
+        )
+
+    @classmethod
+    def _add_seller(cls, marketplaces=None):
+        token = uuid.uuid4().hex
+        seller = {
+            "seller_id": f"A{token[:12].upper()}",
+            "client_id": f"amzn1.application-oa2-client.{token[:16]}",
+            "client_secret": f"secret-{token}",
+            "refresh_token": f"Atzr|refresh-{token}",
+            "marketplaces": list(marketplaces or cls.marketplaces),
+        }
+        cls.sandbox.add_seller(**seller)
+        return seller
+
+    @classmethod
+    def _account_vals(cls, seller, **vals):
+        return {
+            "name": f"Amazon {seller['seller_id']}",
+            "region": "EU",
+            "seller_ref": seller["seller_id"],
+            "lwa_client_id": seller["client_id"],
+            "lwa_client_secret": seller["client_secret"],
+            "refresh_token": seller["refresh_token"],
+            "endpoint_override": cls.sandbox.url,
+            "lwa_endpoint_override": f"{cls.sandbox.url}/auth/o2/token",
+            **vals,
+        }
+
+    def setUp(self):
+        super().setUp()
+        self.sandbox.clear_faults()
+        self.sandbox.clear_calls()
+
+    def _reset_rate_limits(self, account=None):
+        """Forget the account's rate-limit buckets (committed, shared rows)."""
+        account = account or self.account
+        with self.env.registry.cursor() as cr:
+            cr.execute("DELETE FROM amazon_rate_limit WHERE account_ref = %s", (account.id,))
+
+    def assertNoSecret(self, text, seller=None):
+        """``text`` holds none of the seller's secrets."""
+        seller = seller or self.seller
+        secrets = (seller["client_secret"], seller["refresh_token"])
+        self.assertEqual(redact(text or "", secrets), text or "")
+        self.assertNotIn("Atza|", text or "")

@@ -1,0 +1,48 @@
+import time
+
+from odoo.addons.queue_job.exception import RetryableJobError
+from odoo.addons.queue_job.tests.common import trap_jobs
+
+from .common import AmazonSandboxCase
+
+
+class TestJobs(AmazonSandboxCase):
+    def test_cron_enqueues_one_job_per_account(self):
+        with trap_jobs() as trap:
+            self.env["amazon.account"]._cron_refresh_marketplaces()
+            self.env["amazon.account"]._cron_refresh_marketplaces()
+        jobs = [
+            job for job in trap.enqueued_jobs if job.recordset == self.account
+        ]
+        # identity_key: enqueuing again while one waits adds no duplicate.
+        self.assertEqual(len(jobs), 1)
+        self.assertEqual(jobs[0].channel, "root.amazon")
+        jobs[0].perform()
+        self.assertEqual(
+            set(self.account.available_marketplace_ids.mapped("marketplace_ref")),
+            set(self.marketplaces),
+        )
+
+    def test_throttled_job_is_rescheduled(self):
+        self.sandbox.inject_fault("getMarketplaceParticipations", "throttle")
+        with self.assertRaises(RetryableJobError) as caught:
+            self.account._job_refresh_marketplaces()
+        self.assertGreaterEqual(caught.exception.seconds, 1)
+        self.assertTrue(caught.exception.ignore_retry)
+        # The next attempt, once the delay Amazon asked for has passed,
+        # goes through.
+        time.sleep(1 / (0.016 * self.time_scale) + 0.05)
+        self.assertEqual(
+            sorted(self.account._job_refresh_marketplaces()), sorted(self.marketplaces)
+        )
+
+    def test_server_error_job_is_retried(self):
+        self.sandbox.inject_fault("getMarketplaceParticipations", "server_error")
+        with self.assertRaises(RetryableJobError):
+            self.account._job_refresh_marketplaces()
+
+    def test_auth_error_ends_job_with_message(self):
+        self.account.lwa_client_secret = "wrong"
+        result = self.account._job_refresh_marketplaces()
+        self.assertIn("refused the account's credentials", result)
+        self.assertIn("Marketplace refresh failed", self.account.last_error)

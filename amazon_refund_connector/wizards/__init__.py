@@ -1,0 +1,2 @@
+from . import amazon_order_import
+from . import amazon_order_recover
