@@ -4,6 +4,8 @@ from . import amazon_account
 from . import amazon_offer
 from . import account_tax
 from . import product_pricelist
+from . import res_company
 from . import res_partner
 from . import sale_order
 from . import sale_order_line
+from . import stock_picking

@@ -123,7 +123,13 @@ class AmazonAccount(models.Model):
         string="FBA stock location",
         check_company=True,
         domain="[('usage', '=', 'internal')]",
-        help="Stock held in Amazon's fulfilment centres for this account.",
+        help="Stock held in Amazon's fulfilment centres for this account. By "
+        "default the stock of the company's Amazon FBA warehouse, shared by "
+        "its accounts; give a split marketplace's account a location of its "
+        "own to follow its stock apart.",
+    )
+    fba_stock_warning = fields.Text(
+        string="FBA stock warning", compute="_compute_fba_stock_warning"
     )
     journal_id = fields.Many2one(
         "account.journal",
@@ -188,6 +194,68 @@ class AmazonAccount(models.Model):
         for account in self:
             account.order_count = counts.get(account, 0)
 
+    def _compute_fba_stock_warning(self):
+        """Products Amazon shipped beyond the stock recorded at FBA locations.
+
+        Amazon is authoritative on what it shipped, so such moves are done
+        anyway and the location goes negative until someone records the
+        replenishment or an inventory adjustment.
+        """
+        locations = self.fba_location_id
+        negative = self.env["stock.quant"].sudo()._read_group(
+            [("location_id", "in", locations.ids), ("quantity", "<", 0)],
+            ["location_id", "product_id"],
+            ["quantity:sum"],
+        ) if locations else []
+        for account in self:
+            lines = [
+                f"{product.display_name}: {quantity:g}"
+                for location, product, quantity in negative
+                if location == account.fba_location_id
+            ]
+            account.fba_stock_warning = (
+                self.env._(
+                    "Amazon shipped more than the stock recorded at %(location)s. "
+                    "Record the replenishments or adjust the inventory of:\n%(lines)s",
+                    location=account.fba_location_id.display_name,
+                    lines="\n".join(lines),
+                )
+                if lines
+                else False
+            )
+
+    def _fba_warehouse(self):
+        """Warehouse of FBA orders: the FBA location's, else the company's."""
+        self.ensure_one()
+        return (
+            self.fba_location_id.warehouse_id
+            or self.company_id._amazon_fba_warehouse()
+        )
+
+    def _fba_location_problem(self):
+        """Why FBA orders of this account cannot be booked, or False."""
+        self.ensure_one()
+        if not self.fba_location_id:
+            self.sudo().fba_location_id = self._fba_warehouse().lot_stock_id
+        location = self.fba_location_id.sudo()
+        if not location.active:
+            return self.env._(
+                "The FBA location %(location)s of account %(account)s is archived.",
+                location=location.display_name, account=self.name,
+            )
+        if location.company_id and location.company_id != self.company_id:
+            return self.env._(
+                "The FBA location %(location)s belongs to %(company)s, not to "
+                "%(account_company)s.",
+                location=location.display_name, company=location.company_id.name,
+                account_company=self.company_id.name,
+            )
+        if location.usage != "internal":
+            return self.env._(
+                "The FBA location %s is not an internal location.", location.display_name
+            )
+        return False
+
     def action_view_orders(self):
         self.ensure_one()
         action = self.env["ir.actions.act_window"]._for_xml_id(
@@ -203,6 +271,8 @@ class AmazonAccount(models.Model):
         accounts = super().create(vals_list)
         for account in accounts.filtered(lambda a: not a.team_id):
             account.team_id = account._default_team()
+        for account in accounts.filtered(lambda a: not a.fba_location_id):
+            account.fba_location_id = account.company_id._amazon_fba_warehouse().lot_stock_id
         return accounts
 
     def _default_team(self):

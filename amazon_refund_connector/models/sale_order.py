@@ -218,6 +218,16 @@ class SaleOrder(models.Model):
     @api.model
     def _amazon_create(self, account, orders, marketplaces, result):
         company = account.company_id
+        fba_problem = account._fba_location_problem()
+        if fba_problem:
+            # Booking an FBA order elsewhere would put Amazon's shipment on a
+            # warehouse's to-do list: such orders wait for a usable location.
+            for order in orders:
+                if order.channel == "FBA" and not order.is_cancelled:
+                    result.fail(order.order_ref, order.last_update, self.env._(
+                        "FBA order %(ref)s was not imported: %(problem)s",
+                        ref=order.order_ref, problem=fba_problem,
+                    ))
         currencies = self._amazon_currencies(company, orders, result)
         orders = [o for o in orders if o.order_ref not in result.failures]
         if not orders:
@@ -308,7 +318,7 @@ class SaleOrder(models.Model):
         lines = [
             fields.Command.create(line.vals(taxes)) for line in plan.lines
         ]
-        return {
+        vals = {
             "partner_id": customer.id,
             "partner_invoice_id": customer.id,
             "partner_shipping_id": delivery.id,
@@ -331,6 +341,9 @@ class SaleOrder(models.Model):
             "amazon_issue": "\n".join(issues) or False,
             "order_line": lines,
         }
+        if order.channel == "FBA":
+            vals["warehouse_id"] = account._fba_warehouse().id
+        return vals
 
     @api.model
     def _amazon_create_batch(self, vals_by_ref, orders, result):
@@ -364,33 +377,72 @@ class SaleOrder(models.Model):
         to_confirm = (self - cancelled).with_context(
             amazon_import=True, mail_create_nosubscribe=True
         )
-        if not to_confirm:
-            return
+        confirmed = to_confirm._amazon_in_batch_or_alone(
+            lambda sales: sales.action_confirm(),
+            self.env._("The order could not be confirmed: %s"),
+        )
+        fba = confirmed.filtered(lambda s: s.amazon_channel == "FBA")
+        fba._amazon_in_batch_or_alone(
+            lambda sales: sales._amazon_fba_deliver(),
+            self.env._("Amazon shipped this FBA order, but its delivery could not "
+                       "be booked: %s"),
+        )
+
+    def _amazon_in_batch_or_alone(self, work, failure):
+        """``work(self)`` in one go; if that fails, order by order.
+
+        An order whose own run fails keeps ``failure % error`` as its issue.
+        Returns the orders the work succeeded for.
+        """
+        if not self:
+            return self
         try:
             with self.env.cr.savepoint():
-                to_confirm.action_confirm()
-                return
+                work(self)
+                return self
         except Exception:  # noqa: BLE001 - narrowed down order by order below
-            _logger.info("Batch confirmation of Amazon orders failed; one by one")
-        for sale in to_confirm:
+            _logger.info("Amazon batch step failed; retrying order by order")
+        done = self.browse()
+        for sale in self:
             try:
                 with self.env.cr.savepoint():
-                    sale.action_confirm()
+                    work(sale)
+                done |= sale
             except Exception as exc:  # noqa: BLE001 - kept on the order
-                sale.amazon_issue = "\n".join(filter(None, [
-                    sale.amazon_issue,
-                    self.env._("The order could not be confirmed: %s", exc),
-                ]))
+                _logger.warning("Amazon order %s: %s", sale.amazon_order_ref, exc)
+                sale.amazon_issue = "\n".join(
+                    filter(None, [sale.amazon_issue, failure % exc])
+                )
+        return done
+
+    def _amazon_fba_deliver(self):
+        """Amazon shipped these FBA orders: book their deliveries as done.
+
+        One move per item leaves the account's FBA location with the
+        quantity Amazon shipped; nothing is left for a warehouse to process.
+        """
+        for account in self.amazon_account_id:
+            sales = self.filtered(lambda s, a=account: s.amazon_account_id == a)
+            pickings = sales.picking_ids.filtered(
+                lambda p: p.state not in ("done", "cancel")
+            )
+            shipped = {
+                line: line.amazon_qty_shipped
+                for line in sales.order_line
+                if line.amazon_charge == "ITEM"
+            }
+            pickings._amazon_fba_done(account.fba_location_id, shipped)
 
 
 class _PlannedLine:
     """One sale order line to create, before taxes are looked up."""
 
     __slots__ = ("charge", "item_ref", "name", "price_unit", "product", "quantity",
-                 "tax_key")
+                 "shipped", "tax_key")
 
     def __init__(self, product, name, quantity, price_unit, charge, item_ref=False,
-                 tax_key=None):
+                 tax_key=None, shipped=0):
+        self.shipped = shipped
         self.product = product
         self.name = name
         self.quantity = quantity
@@ -409,6 +461,7 @@ class _PlannedLine:
             "tax_id": [fields.Command.set(tax.ids if tax else [])],
             "amazon_item_ref": self.item_ref,
             "amazon_charge": self.charge,
+            "amazon_qty_shipped": self.shipped,
         }
 
 
@@ -476,6 +529,13 @@ class _LineBuilder:
                     "booked on %(product)s.",
                     sku=item.sku or "-", title=item.title, product=product.display_name,
                 ))
+            if order.channel == "FBA" and not product.is_storable:
+                issues.append(self.env._(
+                    "%(product)s is not tracked in stock: the FBA location does not "
+                    "count the %(qty)s units Amazon shipped of SKU %(sku)s.",
+                    product=product.display_name, qty=item.quantity_shipped,
+                    sku=item.sku or "-",
+                ))
             label = f"[{item.sku}] {item.title}" if item.sku else item.title
             for charge in item.charges:
                 if charge.kind == "ITEM":
@@ -514,6 +574,7 @@ class _LineBuilder:
         lines = [_PlannedLine(
             product, name, quantity, unit if quantity else Decimal(0), charge.kind,
             item.item_ref, tax_key,
+            shipped=item.quantity_shipped if charge.kind == "ITEM" else 0,
         )]
         remainder = amount - unit * quantity if quantity else amount
         if remainder:

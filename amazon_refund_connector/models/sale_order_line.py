@@ -22,3 +22,10 @@ class SaleOrderLine(models.Model):
     amazon_charge = fields.Selection(
         AMAZON_CHARGES, string="Amazon charge", readonly=True, copy=False
     )
+    amazon_qty_shipped = fields.Float(
+        string="Shipped by Amazon",
+        digits="Product Unit of Measure",
+        readonly=True,
+        copy=False,
+        help="Units Amazon reported as fulfilled when the order was imported.",
+    )

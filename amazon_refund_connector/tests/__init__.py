@@ -3,3 +3,4 @@ from . import test_rate_limit
 from . import test_security
 from . import test_jobs
 from . import test_order_sync
+from . import test_fba_stock
