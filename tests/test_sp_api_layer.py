@@ -4,9 +4,8 @@ import logging
 import uuid
 
 import pytest
-from sandbox import SandboxServer
-
 from layer import load
+from sandbox import SandboxServer
 
 layer = load()
 
@@ -49,7 +48,8 @@ def make_client(server, seller, limiter=None, **kwargs):
 
 def test_credentials_hide_secrets_in_repr(seller):
     credentials = layer.Credentials(
-        client_id="id", client_secret=seller["client_secret"],
+        client_id="id",
+        client_secret=seller["client_secret"],
         refresh_token=seller["refresh_token"],
     )
     assert seller["client_secret"] not in repr(credentials)
@@ -109,9 +109,7 @@ def test_search_orders_filters(server, seller):
 
 
 def test_search_needs_exactly_one_lower_bound(server, seller):
-    with make_client(server, seller) as client, pytest.raises(
-        layer.AmazonInvalidInput
-    ):
+    with make_client(server, seller) as client, pytest.raises(layer.AmazonInvalidInput):
         client.search_orders_page(marketplace_ids=MARKETPLACES)
 
 
@@ -125,9 +123,10 @@ def test_get_order_and_not_found(server, seller):
 
 
 def test_invalid_parameter_is_invalid_input(server, seller):
-    with make_client(server, seller) as client, pytest.raises(
-        layer.AmazonInvalidInput
-    ) as caught:
+    with (
+        make_client(server, seller) as client,
+        pytest.raises(layer.AmazonInvalidInput) as caught,
+    ):
         client.search_orders_page(
             marketplace_ids=MARKETPLACES,
             last_updated_after="not-a-date",
@@ -152,9 +151,10 @@ def test_local_bucket_stops_before_amazon_does(server, seller):
 
 def test_429_is_translated_with_retry_after(server, seller):
     server.inject_fault("getMarketplaceParticipations", "throttle", count=5)
-    with make_client(server, seller) as client, pytest.raises(
-        layer.AmazonThrottled
-    ) as caught:
+    with (
+        make_client(server, seller) as client,
+        pytest.raises(layer.AmazonThrottled) as caught,
+    ):
         client.get_marketplace_participations()
     assert caught.value.retry_after > 0
     assert caught.value.operation == "getMarketplaceParticipations"
@@ -196,9 +196,10 @@ def test_faults(server, seller, kind, error, text):
 
 def test_timeout(server, seller):
     server.inject_fault("getMarketplaceParticipations", "slow", delay=1.5)
-    with make_client(server, seller, timeout=0.3) as client, pytest.raises(
-        layer.AmazonServerError
-    ) as caught:
+    with (
+        make_client(server, seller, timeout=0.3) as client,
+        pytest.raises(layer.AmazonServerError) as caught,
+    ):
         client.get_marketplace_participations()
     assert caught.value.code == "Timeout"
 
@@ -219,9 +220,10 @@ def test_auth_errors(server, seller):
     assert "invalid_client" in str(caught.value)
     assert "wrong-secret-value" not in str(caught.value)
     bad = dict(seller, refresh_token="Atzr|unknown-refresh")
-    with make_client(server, bad) as client, pytest.raises(
-        layer.AmazonAuthError
-    ) as caught:
+    with (
+        make_client(server, bad) as client,
+        pytest.raises(layer.AmazonAuthError) as caught,
+    ):
         client.get_marketplace_participations()
     assert "invalid_grant" in str(caught.value)
 

@@ -1,37 +1,6 @@
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from odoo import api, models
-
-
-def tax_of(amount, rate, included, digits):
-    """The tax Odoo computes on ``amount`` for a percent ``rate``.
-
-    Rounded per line: on a price including the tax, the tax is the part of
-    the amount it contains; otherwise ``amount`` is the base.
-    """
-    quantum = Decimal(1).scaleb(-digits)
-    if included:
-        value = amount * rate / (Decimal(100) + rate)
-    else:
-        value = amount * rate / Decimal(100)
-    return value.quantize(quantum, rounding=ROUND_HALF_UP)
-
-
-def rate_for(amount, tax, included, digits):
-    """The percent rate that makes Odoo compute exactly ``tax``, or None.
-
-    Amazon gives tax amounts, not rates: the rate is derived from the amount
-    and checked, to two decimals first (VAT rates) then four (US sales tax).
-    """
-    base = amount - tax if included else amount
-    if not base or (base > 0) != (tax > 0):
-        return None
-    exact = tax * Decimal(100) / base
-    for places in (2, 4):
-        rate = exact.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
-        if rate > 0 and tax_of(amount, rate, included, digits) == tax:
-            return rate
-    return None
 
 
 class AccountTax(models.Model):
@@ -76,7 +45,9 @@ class AccountTax(models.Model):
                         "name": self.env._(
                             "Amazon %(rate)s%% (%(kind)s)",
                             rate=f"{rate.normalize():f}",
-                            kind=self.env._("incl.") if included else self.env._("excl."),
+                            kind=self.env._("incl.")
+                            if included
+                            else self.env._("excl."),
                         ),
                         "company_id": company.id,
                         "type_tax_use": "sale",

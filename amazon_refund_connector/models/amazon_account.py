@@ -2,7 +2,7 @@ import logging
 from contextlib import contextmanager
 from datetime import timedelta
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import config
 
@@ -157,8 +157,7 @@ class AmazonAccount(models.Model):
     endpoint_override = fields.Char(
         string="SP-API endpoint override",
         groups=TECHNICAL_GROUPS,
-        help="Base URL used instead of the region's SP-API endpoint "
-        "(e.g. a sandbox).",
+        help="Base URL used instead of the region's SP-API endpoint (e.g. a sandbox).",
     )
     lwa_endpoint_override = fields.Char(
         string="LWA token URL override",
@@ -202,11 +201,17 @@ class AmazonAccount(models.Model):
         replenishment or an inventory adjustment.
         """
         locations = self.fba_location_id
-        negative = self.env["stock.quant"].sudo()._read_group(
-            [("location_id", "in", locations.ids), ("quantity", "<", 0)],
-            ["location_id", "product_id"],
-            ["quantity:sum"],
-        ) if locations else []
+        negative = (
+            self.env["stock.quant"]
+            .sudo()
+            ._read_group(
+                [("location_id", "in", locations.ids), ("quantity", "<", 0)],
+                ["location_id", "product_id"],
+                ["quantity:sum"],
+            )
+            if locations
+            else []
+        )
         for account in self:
             lines = [
                 f"{product.display_name}: {quantity:g}"
@@ -228,8 +233,7 @@ class AmazonAccount(models.Model):
         """Warehouse of FBA orders: the FBA location's, else the company's."""
         self.ensure_one()
         return (
-            self.fba_location_id.warehouse_id
-            or self.company_id._amazon_fba_warehouse()
+            self.fba_location_id.warehouse_id or self.company_id._amazon_fba_warehouse()
         )
 
     def _fba_location_problem(self):
@@ -241,18 +245,21 @@ class AmazonAccount(models.Model):
         if not location.active:
             return self.env._(
                 "The FBA location %(location)s of account %(account)s is archived.",
-                location=location.display_name, account=self.name,
+                location=location.display_name,
+                account=self.name,
             )
         if location.company_id and location.company_id != self.company_id:
             return self.env._(
                 "The FBA location %(location)s belongs to %(company)s, not to "
                 "%(account_company)s.",
-                location=location.display_name, company=location.company_id.name,
+                location=location.display_name,
+                company=location.company_id.name,
                 account_company=self.company_id.name,
             )
         if location.usage != "internal":
             return self.env._(
-                "The FBA location %s is not an internal location.", location.display_name
+                "The FBA location %s is not an internal location.",
+                location.display_name,
             )
         return False
 
@@ -272,7 +279,9 @@ class AmazonAccount(models.Model):
         for account in accounts.filtered(lambda a: not a.team_id):
             account.team_id = account._default_team()
         for account in accounts.filtered(lambda a: not a.fba_location_id):
-            account.fba_location_id = account.company_id._amazon_fba_warehouse().lot_stock_id
+            account.fba_location_id = (
+                account.company_id._amazon_fba_warehouse().lot_stock_id
+            )
         return accounts
 
     def _default_team(self):
@@ -304,8 +313,10 @@ class AmazonAccount(models.Model):
     def _get_client(self, interactive=False):
         """An :class:`AmazonClient` sharing this account's rate limits."""
         self.ensure_one()
-        timeout = self.env["ir.config_parameter"].sudo().get_param(
-            "amazon_refund_connector.timeout", DEFAULT_TIMEOUT
+        timeout = (
+            self.env["ir.config_parameter"]
+            .sudo()
+            .get_param("amazon_refund_connector.timeout", DEFAULT_TIMEOUT)
         )
         return AmazonClient(
             self._get_credentials(),
@@ -318,27 +329,27 @@ class AmazonAccount(models.Model):
     def _amazon_error_message(self, error):
         """A translated, secret-free sentence describing ``error``."""
         if isinstance(error, AmazonThrottled):
-            return _(
+            return self.env._(
                 "Amazon is limiting the calls of this account (%(operation)s). "
                 "Try again in %(seconds)s seconds.",
                 operation=error.operation or "",
                 seconds=max(int(error.retry_after + 0.999), 1),
             )
         if isinstance(error, AmazonAuthError):
-            return _(
+            return self.env._(
                 "Amazon refused the account's credentials. Check the LWA client "
                 "ID, client secret and refresh token. Amazon said: %s",
                 error.message,
             )
         if isinstance(error, AmazonInvalidInput):
-            return _("Amazon refused the request: %s", error.message)
+            return self.env._("Amazon refused the request: %s", error.message)
         if isinstance(error, AmazonServerError):
-            return _(
+            return self.env._(
                 "Amazon could not be reached or failed; the operation will "
                 "succeed once Amazon answers again. Details: %s",
                 error.message,
             )
-        return _("Amazon error: %s", error.message)
+        return self.env._("Amazon error: %s", error.message)
 
     def _record_amazon_error(self, error, what):
         """Keep ``error`` on the account (banner and chatter) and in the log."""
@@ -352,7 +363,9 @@ class AmazonAccount(models.Model):
             }
         )
         for account in self:
-            account.message_post(body=f"{what}: {message}")
+            account.message_post(
+                body=self.env._("%(what)s: %(message)s", what=what, message=message)
+            )
         return message
 
     def action_clear_error(self):
@@ -368,9 +381,11 @@ class AmazonAccount(models.Model):
             client.forget_access_token()
             participations = client.get_marketplace_participations()
         except AmazonError as error:
-            message = self._record_amazon_error(error, _("Connection test failed"))
+            message = self._record_amazon_error(
+                error, self.env._("Connection test failed")
+            )
             self.sudo().connection_state = "failed"
-            return self._notify(_("Connection failed"), message, "danger")
+            return self._notify(self.env._("Connection failed"), message, "danger")
         finally:
             if client:
                 client.close()
@@ -378,14 +393,14 @@ class AmazonAccount(models.Model):
         self.sudo().write(
             {"connection_state": "ok", "last_error": False, "last_error_date": False}
         )
-        message = _(
+        message = self.env._(
             "Amazon accepted the credentials. The seller participates in "
             "%(count)s marketplaces: %(names)s.",
             count=len(marketplaces),
             names=", ".join(marketplaces.mapped("name")) or "-",
         )
         self.message_post(body=message)
-        return self._notify(_("Connection successful"), message, "success")
+        return self._notify(self.env._("Connection successful"), message, "success")
 
     def _apply_participations(self, participations):
         """Store the marketplaces Amazon says the seller participates in.
@@ -425,13 +440,15 @@ class AmazonAccount(models.Model):
             account.with_delay(
                 channel="root.amazon",
                 identity_key=f"amazon-marketplaces-{account.id}",
-                description=_("Amazon: refresh marketplaces of %s", account.name),
+                description=self.env._(
+                    "Amazon: refresh marketplaces of %s", account.name
+                ),
             )._job_refresh_marketplaces()
 
     def _job_refresh_marketplaces(self):
         self.ensure_one()
         return self._run_amazon_job(
-            _("Marketplace refresh failed"),
+            self.env._("Marketplace refresh failed"),
             lambda client: self._apply_participations(
                 client.get_marketplace_participations()
             ).mapped("marketplace_ref"),
@@ -478,17 +495,19 @@ class AmazonAccount(models.Model):
         except AmazonThrottled as error:
             self._enqueue_order_sync()
             return self._notify(
-                _("Order sync continues in the background"),
-                self._amazon_error_message(error), "warning",
+                self.env._("Order sync continues in the background"),
+                self._amazon_error_message(error),
+                "warning",
             )
         except AmazonError as error:
-            message = self._record_amazon_error(error, _("Order sync failed"))
-            return self._notify(_("Order sync failed"), message, "danger")
+            message = self._record_amazon_error(error, self.env._("Order sync failed"))
+            return self._notify(self.env._("Order sync failed"), message, "danger")
         finally:
             if client:
                 client.close()
         return self._notify(
-            _("Orders synchronised"), self._sync_summary(result),
+            self.env._("Orders synchronised"),
+            self._sync_summary(result),
             "warning" if result.failures else "success",
         )
 
@@ -503,24 +522,26 @@ class AmazonAccount(models.Model):
         return self.with_delay(
             channel="root.amazon",
             identity_key=f"amazon-order-sync-{self.id}",
-            description=_("Amazon: synchronise orders of %s", self.name),
+            description=self.env._("Amazon: synchronise orders of %s", self.name),
         )._job_sync_orders()
 
     def _job_sync_orders(self):
         self.ensure_one()
         return self._run_amazon_job(
-            _("Order sync failed"),
+            self.env._("Order sync failed"),
             lambda client: self._sync_summary(
                 self.with_context(amazon_commit_pages=True)._sync_orders(client)
             ),
         )
 
     def _sync_summary(self, result):
-        return _(
+        return self.env._(
             "%(created)s orders created, %(updated)s updated, %(skipped)s skipped, "
             "%(failed)s failed.",
-            created=len(result.created), updated=len(result.updated),
-            skipped=len(result.skipped), failed=len(result.failures),
+            created=len(result.created),
+            updated=len(result.updated),
+            skipped=len(result.skipped),
+            failed=len(result.failures),
         )
 
     @contextmanager
@@ -533,10 +554,13 @@ class AmazonAccount(models.Model):
         cr = self.env.cr
         cr.execute("SELECT pg_try_advisory_lock(%s, %s)", (ORDER_SYNC_LOCK, self.id))
         if not cr.fetchone()[0]:
-            raise UserError(_(
-                "Orders of %s are being synchronised already; try again in a "
-                "moment.", self.name,
-            ))
+            raise UserError(
+                self.env._(
+                    "Orders of %s are being synchronised already; try again in a "
+                    "moment.",
+                    self.name,
+                )
+            )
         try:
             yield
         finally:
@@ -566,7 +590,7 @@ class AmazonAccount(models.Model):
                 self._merge_result(result, self._import_page(page["orders"]))
                 window_end = page["before"] or window_end
             self._store_cursor(since, window_end, result)
-        self._report_failures(result, _("Order sync"))
+        self._report_failures(result, self.env._("Order sync"))
         return result
 
     def _import_page(self, orders):
@@ -606,10 +630,12 @@ class AmazonAccount(models.Model):
         lines = [message for _time, message in result.failures.values()]
         for line in lines:
             _logger.warning("Amazon account %s: %s: %s", self.id, what, line)
-        summary = _(
+        summary = self.env._(
             "%(what)s: %(count)s orders could not be imported and will be "
             "fetched again at the next sync:\n%(lines)s",
-            what=what, count=len(lines), lines="\n".join(lines),
+            what=what,
+            count=len(lines),
+            lines="\n".join(lines),
         )
         self.sudo().write(
             {"last_error": summary, "last_error_date": fields.Datetime.now()}
@@ -631,7 +657,7 @@ class AmazonAccount(models.Model):
                 included_data=ORDER_SYNC_INCLUDED_DATA,
             ):
                 self._merge_result(result, self._import_page(page["orders"]))
-        self._report_failures(result, _("Order import"))
+        self._report_failures(result, self.env._("Order import"))
         return result
 
     def _recover_order(self, client, order_ref):
@@ -639,5 +665,5 @@ class AmazonAccount(models.Model):
         self.ensure_one()
         order = client.get_order(order_ref.strip(), ORDER_SYNC_INCLUDED_DATA)
         result = self.env["sale.order"]._amazon_import_orders(self, [order])
-        self._report_failures(result, _("Order recovery"))
+        self._report_failures(result, self.env._("Order recovery"))
         return result

@@ -43,7 +43,9 @@ class AmazonOffer(models.Model):
         if not skus:
             return {}
         result = {}
-        offers = self.search([("account_id", "=", account.id), ("sku", "in", list(skus))])
+        offers = self.search(
+            [("account_id", "=", account.id), ("sku", "in", list(skus))]
+        )
         for offer in offers:
             result[(offer.marketplace_id.id or False, offer.sku)] = offer.product_id
         missing = skus - {offer.sku for offer in offers}

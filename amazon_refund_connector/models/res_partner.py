@@ -34,7 +34,8 @@ class ResPartner(models.Model):
         name = order.buyer_name or address.get("name")
         if name:
             return "amazon-buyer:{}|{}|{}".format(
-                _norm(name), _norm(address.get("postalCode")),
+                _norm(name),
+                _norm(address.get("postalCode")),
                 _norm(address.get("countryCode")),
             )
         return f"amazon-anonymous:{order.marketplace_ref}"
@@ -46,9 +47,17 @@ class ResPartner(models.Model):
         parts = [
             address.get(field)
             for field in (
-                "name", "companyName", "addressLine1", "addressLine2", "addressLine3",
-                "city", "districtOrCounty", "stateOrRegion", "postalCode",
-                "countryCode", "phone",
+                "name",
+                "companyName",
+                "addressLine1",
+                "addressLine2",
+                "addressLine3",
+                "city",
+                "districtOrCounty",
+                "stateOrRegion",
+                "postalCode",
+                "countryCode",
+                "phone",
             )
         ]
         return f"{customer_key}>" + "|".join(_norm(p) for p in parts)
@@ -68,7 +77,10 @@ class ResPartner(models.Model):
         }
         keys = set(customer_keys.values()) | set(address_keys.values())
         found = self.with_context(active_test=False).search(
-            [("amazon_key", "in", list(keys)), ("company_id", "in", [False, company.id])]
+            [
+                ("amazon_key", "in", list(keys)),
+                ("company_id", "in", [False, company.id]),
+            ]
         )
         by_key = {p.amazon_key: p for p in found}
         geo = self._amazon_geo(orders)
@@ -111,7 +123,9 @@ class ResPartner(models.Model):
         """Countries and states of a batch of orders, read at once."""
         codes = {(o.address.get("countryCode") or "").upper() for o in orders}
         countries = self.env["res.country"].search([("code", "in", list(codes - {""}))])
-        states = self.env["res.country.state"].search([("country_id", "in", countries.ids)])
+        states = self.env["res.country.state"].search(
+            [("country_id", "in", countries.ids)]
+        )
         return {
             "countries": {c.code: c for c in countries},
             "states": {
@@ -128,7 +142,8 @@ class ResPartner(models.Model):
             (country.code, _norm(address.get("stateOrRegion")))
         )
         street2 = ", ".join(
-            part for part in (address.get("addressLine2"), address.get("addressLine3"))
+            part
+            for part in (address.get("addressLine2"), address.get("addressLine3"))
             if part
         )
         city = address.get("city") or address.get("municipality") or ""
@@ -149,7 +164,8 @@ class ResPartner(models.Model):
         name = order.buyer_name or order.address.get("name")
         if not name:
             name = self.env._(
-                "Amazon customer (%s)", marketplace.name if marketplace else order.marketplace_ref
+                "Amazon customer (%s)",
+                marketplace.name if marketplace else order.marketplace_ref,
             )
         vals.update(
             name=name,

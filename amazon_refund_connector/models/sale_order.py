@@ -5,7 +5,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from odoo import api, fields, models
 
 from ..sp_api.orders import MalformedOrder, parse_datetime, parse_order
-from .account_tax import rate_for
+from ..sp_api.taxes import rate_for
 
 _logger = logging.getLogger(__name__)
 
@@ -43,7 +43,10 @@ class SaleOrder(models.Model):
     _inherit = "sale.order"
 
     amazon_account_id = fields.Many2one(
-        "amazon.account", string="Amazon account", index=True, readonly=True,
+        "amazon.account",
+        string="Amazon account",
+        index=True,
+        readonly=True,
         copy=False,
     )
     amazon_order_ref = fields.Char(
@@ -65,11 +68,15 @@ class SaleOrder(models.Model):
         string="Amazon last update", readonly=True, copy=False
     )
     amazon_total = fields.Monetary(
-        string="Amazon total", readonly=True, copy=False,
+        string="Amazon total",
+        readonly=True,
+        copy=False,
         help="Order total as Amazon charged it.",
     )
     amazon_issue = fields.Text(
-        string="Amazon sync issue", readonly=True, copy=False,
+        string="Amazon sync issue",
+        readonly=True,
+        copy=False,
         help="What needs a look before this order can be trusted as imported.",
     )
     is_amazon_order = fields.Boolean(compute="_compute_is_amazon_order", store=True)
@@ -100,8 +107,8 @@ class SaleOrder(models.Model):
         # Amazon forbids contacting buyers outside its messaging service:
         # never make an Amazon buyer a follower who would get Odoo's e-mails.
         if partner_ids and any(self.mapped("amazon_order_ref")):
-            amazon_buyers = self.env["res.partner"].browse(partner_ids).filtered(
-                "amazon_key"
+            amazon_buyers = (
+                self.env["res.partner"].browse(partner_ids).filtered("amazon_key")
             )
             partner_ids = [p for p in partner_ids if p not in amazon_buyers.ids]
         return super().message_subscribe(partner_ids, subtype_ids)
@@ -118,11 +125,20 @@ class SaleOrder(models.Model):
         result = ImportResult()
         marketplaces = {
             m.marketplace_ref: m
-            for m in self.env["amazon.marketplace"].with_context(active_test=False).search(
-                [("marketplace_ref", "in", [
-                    ((o or {}).get("salesChannel") or {}).get("marketplaceId")
-                    for o in raw_orders if isinstance(o, dict)
-                ])]
+            for m in self.env["amazon.marketplace"]
+            .with_context(active_test=False)
+            .search(
+                [
+                    (
+                        "marketplace_ref",
+                        "in",
+                        [
+                            ((o or {}).get("salesChannel") or {}).get("marketplaceId")
+                            for o in raw_orders
+                            if isinstance(o, dict)
+                        ],
+                    )
+                ]
             )
         }
         parsed = []
@@ -164,25 +180,39 @@ class SaleOrder(models.Model):
         marketplace_ref = channel.get("marketplaceId")
         marketplace = marketplaces.get(marketplace_ref)
         if marketplace_ref and not marketplace:
-            result.fail(ref, last_update, self.env._(
-                "Order %(ref)s: marketplace %(marketplace)s is unknown to Odoo; "
-                "test the account's connection to refresh its marketplaces.",
-                ref=ref, marketplace=marketplace_ref,
-            ))
+            result.fail(
+                ref,
+                last_update,
+                self.env._(
+                    "Order %(ref)s: marketplace %(marketplace)s is unknown to Odoo; "
+                    "test the account's connection to refresh its marketplaces.",
+                    ref=ref,
+                    marketplace=marketplace_ref,
+                ),
+            )
             return None
         try:
             order = parse_order(raw, marketplace.tax_included if marketplace else False)
         except MalformedOrder as exc:
-            result.fail(ref, last_update, self.env._(
-                "Amazon sent an order the connector cannot read: %s", exc
-            ))
+            result.fail(
+                ref,
+                last_update,
+                self.env._("Amazon sent an order the connector cannot read: %s", exc),
+            )
             return None
         if marketplace not in account.marketplace_ids:
-            result.fail(ref, order.last_update, self.env._(
-                "Order %(ref)s belongs to marketplace %(marketplace)s, which is not "
-                "synchronised by account %(account)s.",
-                ref=ref, marketplace=marketplace.name, account=account.name,
-            ))
+            result.fail(
+                ref,
+                order.last_update,
+                self.env._(
+                    "Order %(ref)s belongs to marketplace %(marketplace)s, which is "
+                    "not "
+                    "synchronised by account %(account)s.",
+                    ref=ref,
+                    marketplace=marketplace.name,
+                    account=account.name,
+                ),
+            )
             return None
         if not order.importable:
             result.skipped.append(order.order_ref)
@@ -224,21 +254,32 @@ class SaleOrder(models.Model):
             # warehouse's to-do list: such orders wait for a usable location.
             for order in orders:
                 if order.channel == "FBA" and not order.is_cancelled:
-                    result.fail(order.order_ref, order.last_update, self.env._(
-                        "FBA order %(ref)s was not imported: %(problem)s",
-                        ref=order.order_ref, problem=fba_problem,
-                    ))
+                    result.fail(
+                        order.order_ref,
+                        order.last_update,
+                        self.env._(
+                            "FBA order %(ref)s was not imported: %(problem)s",
+                            ref=order.order_ref,
+                            problem=fba_problem,
+                        ),
+                    )
         currencies = self._amazon_currencies(company, orders, result)
         orders = [o for o in orders if o.order_ref not in result.failures]
         if not orders:
             return
-        partners = self.env["res.partner"]._amazon_partners(orders, company, marketplaces)
+        partners = self.env["res.partner"]._amazon_partners(
+            orders, company, marketplaces
+        )
         products = self.env["amazon.offer"]._products_by_sku(
             account, {item.sku for o in orders for item in o.items}
         )
         builder = _LineBuilder(self.env, account, products)
-        plans = {o.order_ref: builder.plan(o, marketplaces[o.marketplace_ref],
-                                           currencies[o.currency]) for o in orders}
+        plans = {
+            o.order_ref: builder.plan(
+                o, marketplaces[o.marketplace_ref], currencies[o.currency]
+            )
+            for o in orders
+        }
         taxes = self.env["account.tax"]._amazon_taxes(
             company, {key for plan in plans.values() for key in plan.tax_keys}
         )
@@ -249,9 +290,14 @@ class SaleOrder(models.Model):
         for order in orders:
             customer, delivery = partners[order.order_ref]
             vals_by_ref[order.order_ref] = self._amazon_order_vals(
-                account, order, marketplaces[order.marketplace_ref], customer,
-                delivery, pricelists[currencies[order.currency]],
-                plans[order.order_ref], taxes,
+                account,
+                order,
+                marketplaces[order.marketplace_ref],
+                customer,
+                delivery,
+                pricelists[currencies[order.currency]],
+                plans[order.order_ref],
+                taxes,
             )
         created = self._amazon_create_batch(vals_by_ref, orders, result)
         created._amazon_check_totals()
@@ -262,13 +308,20 @@ class SaleOrder(models.Model):
         """Flag orders whose Odoo total is not the total Amazon charged."""
         for sale in self:
             if sale.currency_id.compare_amounts(sale.amount_total, sale.amazon_total):
-                sale.amazon_issue = "\n".join(filter(None, [
-                    sale.amazon_issue,
-                    self.env._(
-                        "Odoo's total %(odoo)s differs from Amazon's %(amazon)s.",
-                        odoo=sale.amount_total, amazon=sale.amazon_total,
-                    ),
-                ]))
+                sale.amazon_issue = "\n".join(
+                    filter(
+                        None,
+                        [
+                            sale.amazon_issue,
+                            self.env._(
+                                "Odoo's total %(odoo)s differs from Amazon's "
+                                "%(amazon)s.",
+                                odoo=sale.amount_total,
+                                amazon=sale.amazon_total,
+                            ),
+                        ],
+                    )
+                )
 
     @api.model
     def _amazon_currencies(self, company, orders, result):
@@ -278,46 +331,67 @@ class SaleOrder(models.Model):
         until the rate is there instead.
         """
         codes = {o.currency for o in orders if o.currency}
-        currencies = self.env["res.currency"].with_context(active_test=False).search(
-            [("name", "in", list(codes))]
+        currencies = (
+            self.env["res.currency"]
+            .with_context(active_test=False)
+            .search([("name", "in", list(codes))])
         )
         by_code = {c.name: c for c in currencies}
         inactive = currencies.filtered(lambda c: not c.active)
         if inactive:
             inactive.active = True
         foreign = currencies - company.currency_id
-        rated = self.env["res.currency.rate"].search(
-            [
-                ("currency_id", "in", foreign.ids),
-                ("company_id", "in", [False, company.id]),
-            ]
-        ).currency_id
+        rated = (
+            self.env["res.currency.rate"]
+            .search(
+                [
+                    ("currency_id", "in", foreign.ids),
+                    ("company_id", "in", [False, company.id]),
+                ]
+            )
+            .currency_id
+        )
         for order in orders:
             currency = by_code.get(order.currency)
             if not currency:
-                result.fail(order.order_ref, order.last_update, self.env._(
-                    "Order %(ref)s is in %(currency)s, a currency Odoo does not know.",
-                    ref=order.order_ref, currency=order.currency,
-                ))
+                result.fail(
+                    order.order_ref,
+                    order.last_update,
+                    self.env._(
+                        "Order %(ref)s is in %(currency)s, a currency Odoo does "
+                        "not know.",
+                        ref=order.order_ref,
+                        currency=order.currency,
+                    ),
+                )
             elif currency != company.currency_id and currency not in rated:
-                result.fail(order.order_ref, order.last_update, self.env._(
-                    "Order %(ref)s is in %(currency)s, which has no exchange rate in "
-                    "company %(company)s; add one, then synchronise again.",
-                    ref=order.order_ref, currency=order.currency, company=company.name,
-                ))
+                result.fail(
+                    order.order_ref,
+                    order.last_update,
+                    self.env._(
+                        "Order %(ref)s is in %(currency)s, which has no exchange "
+                        "rate in "
+                        "company %(company)s; add one, then synchronise again.",
+                        ref=order.order_ref,
+                        currency=order.currency,
+                        company=company.name,
+                    ),
+                )
         return by_code
 
     @api.model
-    def _amazon_order_vals(self, account, order, marketplace, customer, delivery,
-                           pricelist, plan, taxes):
+    def _amazon_order_vals(
+        self, account, order, marketplace, customer, delivery, pricelist, plan, taxes
+    ):
         issues = list(plan.issues)
         if order.channel == "FBM" and not order.address and not order.is_cancelled:
-            issues.append(self.env._(
-                "Amazon gave no delivery address: the delivery goes to the customer."
-            ))
-        lines = [
-            fields.Command.create(line.vals(taxes)) for line in plan.lines
-        ]
+            issues.append(
+                self.env._(
+                    "Amazon gave no delivery address: the delivery goes to the "
+                    "customer."
+                )
+            )
+        lines = [fields.Command.create(line.vals(taxes)) for line in plan.lines]
         vals = {
             "partner_id": customer.id,
             "partner_invoice_id": customer.id,
@@ -354,7 +428,7 @@ class SaleOrder(models.Model):
         try:
             with self.env.cr.savepoint():
                 return creator.create(list(vals_by_ref.values()))
-        except Exception:  # noqa: BLE001 - narrowed down order by order below
+        except Exception:
             _logger.info("Batch creation of Amazon orders failed; retrying one by one")
         created = self.browse()
         last_updates = {o.order_ref: o.last_update for o in orders}
@@ -362,11 +436,17 @@ class SaleOrder(models.Model):
             try:
                 with self.env.cr.savepoint():
                     created |= creator.create(vals)
-            except Exception as exc:  # noqa: BLE001 - reported on the account
+            except Exception as exc:
                 _logger.warning("Amazon order %s could not be created: %s", ref, exc)
-                result.fail(ref, last_updates[ref], self.env._(
-                    "Order %(ref)s could not be created: %(error)s", ref=ref, error=exc
-                ))
+                result.fail(
+                    ref,
+                    last_updates[ref],
+                    self.env._(
+                        "Order %(ref)s could not be created: %(error)s",
+                        ref=ref,
+                        error=exc,
+                    ),
+                )
         return created
 
     def _amazon_confirm(self):
@@ -384,8 +464,10 @@ class SaleOrder(models.Model):
         fba = confirmed.filtered(lambda s: s.amazon_channel == "FBA")
         fba._amazon_in_batch_or_alone(
             lambda sales: sales._amazon_fba_deliver(),
-            self.env._("Amazon shipped this FBA order, but its delivery could not "
-                       "be booked: %s"),
+            self.env._(
+                "Amazon shipped this FBA order, but its delivery could not "
+                "be booked: %s"
+            ),
         )
 
     def _amazon_in_batch_or_alone(self, work, failure):
@@ -400,7 +482,7 @@ class SaleOrder(models.Model):
             with self.env.cr.savepoint():
                 work(self)
                 return self
-        except Exception:  # noqa: BLE001 - narrowed down order by order below
+        except Exception:
             _logger.info("Amazon batch step failed; retrying order by order")
         done = self.browse()
         for sale in self:
@@ -408,7 +490,7 @@ class SaleOrder(models.Model):
                 with self.env.cr.savepoint():
                     work(sale)
                 done |= sale
-            except Exception as exc:  # noqa: BLE001 - kept on the order
+            except Exception as exc:
                 _logger.warning("Amazon order %s: %s", sale.amazon_order_ref, exc)
                 sale.amazon_issue = "\n".join(
                     filter(None, [sale.amazon_issue, failure % exc])
@@ -437,11 +519,28 @@ class SaleOrder(models.Model):
 class _PlannedLine:
     """One sale order line to create, before taxes are looked up."""
 
-    __slots__ = ("charge", "item_ref", "name", "price_unit", "product", "quantity",
-                 "shipped", "tax_key")
+    __slots__ = (
+        "charge",
+        "item_ref",
+        "name",
+        "price_unit",
+        "product",
+        "quantity",
+        "shipped",
+        "tax_key",
+    )
 
-    def __init__(self, product, name, quantity, price_unit, charge, item_ref=False,
-                 tax_key=None, shipped=0):
+    def __init__(
+        self,
+        product,
+        name,
+        quantity,
+        price_unit,
+        charge,
+        item_ref=False,
+        tax_key=None,
+        shipped=0,
+    ):
         self.shipped = shipped
         self.product = product
         self.name = name
@@ -503,15 +602,14 @@ class _LineBuilder:
         self.price_digits = env["decimal.precision"].precision_get("Product Price")
 
     def _names(self):
-        _ = self.env._
         return {
-            "SHIPPING": _("Shipping"),
-            "GIFT_WRAP": _("Gift wrap"),
-            "DISCOUNT": _("Promotion"),
-            "COD_FEE": _("Cash on delivery fee"),
-            "OTHER": _("Other charge"),
-            "TAX": _("Tax"),
-            "ROUNDING": _("Rounding"),
+            "SHIPPING": self.env._("Shipping"),
+            "GIFT_WRAP": self.env._("Gift wrap"),
+            "DISCOUNT": self.env._("Promotion"),
+            "COD_FEE": self.env._("Cash on delivery fee"),
+            "OTHER": self.env._("Other charge"),
+            "TAX": self.env._("Tax"),
+            "ROUNDING": self.env._("Rounding"),
         }
 
     def plan(self, order, marketplace, currency):
@@ -519,23 +617,31 @@ class _LineBuilder:
         names = self._names()
         digits = currency.decimal_places
         for item in order.items:
-            product = self.products.get((marketplace.id, item.sku)) or self.products.get(
-                (False, item.sku)
-            )
+            product = self.products.get(
+                (marketplace.id, item.sku)
+            ) or self.products.get((False, item.sku))
             if not product:
                 product = self.unknown
-                issues.append(self.env._(
-                    "SKU %(sku)s (%(title)s) matches no product: the item was "
-                    "booked on %(product)s.",
-                    sku=item.sku or "-", title=item.title, product=product.display_name,
-                ))
+                issues.append(
+                    self.env._(
+                        "SKU %(sku)s (%(title)s) matches no product: the item was "
+                        "booked on %(product)s.",
+                        sku=item.sku or "-",
+                        title=item.title,
+                        product=product.display_name,
+                    )
+                )
             if order.channel == "FBA" and not product.is_storable:
-                issues.append(self.env._(
-                    "%(product)s is not tracked in stock: the FBA location does not "
-                    "count the %(qty)s units Amazon shipped of SKU %(sku)s.",
-                    product=product.display_name, qty=item.quantity_shipped,
-                    sku=item.sku or "-",
-                ))
+                issues.append(
+                    self.env._(
+                        "%(product)s is not tracked in stock: the FBA location "
+                        "does not "
+                        "count the %(qty)s units Amazon shipped of SKU %(sku)s.",
+                        product=product.display_name,
+                        qty=item.quantity_shipped,
+                        sku=item.sku or "-",
+                    )
+                )
             label = f"[{item.sku}] {item.title}" if item.sku else item.title
             for charge in item.charges:
                 if charge.kind == "ITEM":
@@ -545,13 +651,23 @@ class _LineBuilder:
                 else:
                     lines += self._lines(
                         self.charge_products[charge.kind],
-                        f"{names[charge.kind]}: {label}", 1, charge, item, digits, names,
+                        f"{names[charge.kind]}: {label}",
+                        1,
+                        charge,
+                        item,
+                        digits,
+                        names,
                     )
         if order.delivery_tip:
-            lines.append(_PlannedLine(
-                self.charge_products["TIP"], self.env._("Delivery tip"), 1,
-                order.delivery_tip, "TIP",
-            ))
+            lines.append(
+                _PlannedLine(
+                    self.charge_products["TIP"],
+                    self.env._("Delivery tip"),
+                    1,
+                    order.delivery_tip,
+                    "TIP",
+                )
+            )
         return _Plan(lines, issues)
 
     def _lines(self, product, name, quantity, charge, item, digits, names):
@@ -565,21 +681,45 @@ class _LineBuilder:
                 tax_key = (rate, included)
             elif not included:
                 # The tax comes on top of the amount: book it as it is.
-                extra.append(_PlannedLine(
-                    self.charge_products["TAX"], f"{names['TAX']}: {name}", 1, tax,
-                    "TAX", item.item_ref,
-                ))
+                extra.append(
+                    _PlannedLine(
+                        self.charge_products["TAX"],
+                        f"{names['TAX']}: {name}",
+                        1,
+                        tax,
+                        "TAX",
+                        item.item_ref,
+                    )
+                )
         quantum = Decimal(1).scaleb(-self.price_digits)
-        unit = (amount / quantity).quantize(quantum, rounding=ROUND_HALF_UP) if quantity else amount
-        lines = [_PlannedLine(
-            product, name, quantity, unit if quantity else Decimal(0), charge.kind,
-            item.item_ref, tax_key,
-            shipped=item.quantity_shipped if charge.kind == "ITEM" else 0,
-        )]
+        unit = (
+            (amount / quantity).quantize(quantum, rounding=ROUND_HALF_UP)
+            if quantity
+            else amount
+        )
+        lines = [
+            _PlannedLine(
+                product,
+                name,
+                quantity,
+                unit if quantity else Decimal(0),
+                charge.kind,
+                item.item_ref,
+                tax_key,
+                shipped=item.quantity_shipped if charge.kind == "ITEM" else 0,
+            )
+        ]
         remainder = amount - unit * quantity if quantity else amount
         if remainder:
-            lines.append(_PlannedLine(
-                self.charge_products["ROUNDING"], f"{names['ROUNDING']}: {name}", 1,
-                remainder, "ROUNDING", item.item_ref, tax_key,
-            ))
+            lines.append(
+                _PlannedLine(
+                    self.charge_products["ROUNDING"],
+                    f"{names['ROUNDING']}: {name}",
+                    1,
+                    remainder,
+                    "ROUNDING",
+                    item.item_ref,
+                    tax_key,
+                )
+            )
         return lines + extra

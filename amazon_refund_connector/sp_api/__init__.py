@@ -29,9 +29,9 @@ from .ratelimit import (
 )
 
 __all__ = [
+    "OPERATION_LIMITS",
     "ORDER_FULFILLMENT_STATUSES",
     "ORDER_INCLUDED_DATA",
-    "OPERATION_LIMITS",
     "REGION_ENDPOINTS",
     "AmazonAuthError",
     "AmazonClient",

@@ -131,10 +131,14 @@ class AmazonClient:
     when :class:`AmazonThrottled` tells it how long to wait.
     """
 
-    def __init__(self, credentials, limiter=None, *, max_wait=0.0, timeout=20.0,
-                 sleep=time.sleep):
-        if not (credentials.client_id and credentials.client_secret
-                and credentials.refresh_token):
+    def __init__(
+        self, credentials, limiter=None, *, max_wait=0.0, timeout=20.0, sleep=time.sleep
+    ):
+        if not (
+            credentials.client_id
+            and credentials.client_secret
+            and credentials.refresh_token
+        ):
             raise AmazonAuthError(
                 "The LWA client id, client secret and refresh token are required."
             )
@@ -220,7 +224,9 @@ class AmazonClient:
                 response = getattr(self._api(api_class), method)(*args, **kwargs)
             except sp_exceptions.SellingApiRequestThrottledException as exc:
                 throttled += 1
-                self._on_throttled(operation, exc, final=throttled > MAX_THROTTLED_RETRIES)
+                self._on_throttled(
+                    operation, exc, final=throttled > MAX_THROTTLED_RETRIES
+                )
                 continue
             except sp_exceptions.SellingApiForbiddenException as exc:
                 if not token_retried and _is_token_problem(exc):
@@ -228,7 +234,7 @@ class AmazonClient:
                     self.forget_access_token()
                     continue
                 raise self._translate(operation, exc) from None
-            except Exception as exc:  # noqa: BLE001 - every failure is translated
+            except Exception as exc:
                 raise self._translate(operation, exc) from None
             self.limiter.observe(operation, parse_rate_header(response.headers))
             return response
@@ -255,8 +261,7 @@ class AmazonClient:
         if isinstance(exc, AuthorizationError):
             text = redact(exc.message or exc.error_code or "", secrets)
             return AmazonAuthError(
-                f"Login with Amazon refused the credentials ({exc.error_code}): "
-                f"{text}",
+                f"Login with Amazon refused the credentials ({exc.error_code}): {text}",
                 code=exc.error_code,
                 operation=operation,
                 status=exc.status_code,
@@ -300,11 +305,19 @@ class AmazonClient:
             raise _malformed("getMarketplaceParticipations", "a list of participations")
         return payload
 
-    def search_orders_page(self, *, marketplace_ids, last_updated_after=None,
-                           created_after=None, before=None,
-                           fulfillment_statuses=None, fulfilled_by=None,
-                           included_data=None, pagination_token=None,
-                           page_size=SEARCH_ORDERS_MAX_PAGE):
+    def search_orders_page(
+        self,
+        *,
+        marketplace_ids,
+        last_updated_after=None,
+        created_after=None,
+        before=None,
+        fulfillment_statuses=None,
+        fulfilled_by=None,
+        included_data=None,
+        pagination_token=None,
+        page_size=SEARCH_ORDERS_MAX_PAGE,
+    ):
         """One call of Orders 2026-01-01 searchOrders.
 
         Returns ``{"orders": [...], "next_token": str|None, "before": str|None}``
@@ -406,21 +419,29 @@ def _from_selling_api_exception(operation, exc, secrets):
     if isinstance(exc, sp_exceptions.SellingApiForbiddenException):
         return AmazonAuthError(
             f"Amazon denied access to {operation}: {text}",
-            code=code, operation=operation, status=status,
+            code=code,
+            operation=operation,
+            status=status,
         )
     if isinstance(exc, sp_exceptions.SellingApiNotFoundException):
         return AmazonNotFound(
             f"Amazon found nothing for {operation}: {text}",
-            code=code, operation=operation, status=status,
+            code=code,
+            operation=operation,
+            status=status,
         )
     if status and 400 <= status < 500:
         return AmazonInvalidInput(
             f"Amazon refused {operation}: {text}",
-            code=code, operation=operation, status=status,
+            code=code,
+            operation=operation,
+            status=status,
         )
     return AmazonServerError(
         f"Amazon failed to process {operation} (HTTP {status}): {text}",
-        code=code, operation=operation, status=status,
+        code=code,
+        operation=operation,
+        status=status,
     )
 
 

@@ -12,8 +12,11 @@ import re
 _TOKEN_PATTERNS = (
     re.compile(r"(Atz[ar]\|)[^\s'\",}]+"),
     re.compile(r"(['\"]?x-amz-access-token['\"]?\s*[:=]\s*['\"]?)[^\s'\",}]+", re.I),
-    re.compile(r"(['\"]?(?:client_secret|refresh_token|lwa_client_secret)['\"]?"
-               r"\s*[:=]\s*['\"]?)[^\s'\",}&]+", re.I),
+    re.compile(
+        r"(['\"]?(?:client_secret|refresh_token|lwa_client_secret)['\"]?"
+        r"\s*[:=]\s*['\"]?)[^\s'\",}&]+",
+        re.I,
+    ),
 )
 SP_API_LOGGERS = (
     "sp_api",
@@ -43,7 +46,7 @@ class SecretFilter(logging.Filter):
     def filter(self, record):
         try:
             message = record.getMessage()
-        except Exception:  # noqa: BLE001 - a broken record is dropped
+        except Exception:
             return False
         record.msg = scrub(message, self.secrets)
         record.args = None

@@ -89,7 +89,9 @@ class Order:
 
     @property
     def importable(self):
-        allowed = FBA_IMPORTED_STATUSES if self.channel == FBA else FBM_IMPORTED_STATUSES
+        allowed = (
+            FBA_IMPORTED_STATUSES if self.channel == FBA else FBM_IMPORTED_STATUSES
+        )
         return self.status in allowed
 
 
@@ -123,9 +125,7 @@ def parse_money(money, what, currency=None):
     if not isinstance(code, str) or len(code) != 3:
         raise MalformedOrder(f"{what} has no valid currency code.")
     if currency and code != currency:
-        raise MalformedOrder(
-            f"{what} is in {code} while the order is in {currency}."
-        )
+        raise MalformedOrder(f"{what} is in {code} while the order is in {currency}.")
     return amount, code
 
 
@@ -147,13 +147,106 @@ def _order_currency(order):
     if proceeds.get("grandTotal"):
         return parse_money(proceeds["grandTotal"], "The order total")[1]
     for item in order.get("orderItems") or []:
-        total = ((item or {}).get("proceeds") or {}).get("proceedsTotal")
-        if total:
-            return parse_money(total, "An item total")[1]
-        price = ((item or {}).get("product") or {}).get("price") or {}
+        proceeds = ((item or {}) if isinstance(item, dict) else {}).get(
+            "proceeds"
+        ) or {}
+        amounts = [proceeds.get("proceedsTotal")] + [
+            b.get("subtotal")
+            for b in proceeds.get("breakdowns") or []
+            if isinstance(b, dict)
+        ]
+        for amount in filter(None, amounts):
+            return parse_money(amount, "An item amount")[1]
+        price = ((item if isinstance(item, dict) else {}).get("product") or {}).get(
+            "price"
+        ) or {}
         if price.get("unitPrice"):
             return parse_money(price["unitPrice"], "A unit price")[1]
     return None
+
+
+def _add(totals, kind, amount):
+    totals[kind] = totals.get(kind, Decimal(0)) + amount
+
+
+def _tax_breakdown(breakdown, amount, item_ref, currency, tax_by_kind):
+    """Split a TAX breakdown by the charge kinds its details name."""
+    details = breakdown.get("detailedBreakdowns") or []
+    detailed = Decimal(0)
+    for detail in details:
+        detail = detail if isinstance(detail, dict) else {}
+        sub_amount, _ = parse_money(
+            detail.get("value"), f"Item {item_ref} tax detail", currency
+        )
+        _add(tax_by_kind, detail.get("subtype") or "ITEM", sub_amount)
+        detailed += sub_amount
+    if detailed != amount:
+        # No detail, or details that do not add up: the rest is the item's.
+        _add(tax_by_kind, "ITEM", amount - detailed)
+
+
+def _item_breakdowns(proceeds, item_ref, currency):
+    """``(amounts by charge kind, tax by charge kind)`` of an item's proceeds."""
+    amounts, tax_by_kind = {}, {}
+    for breakdown in proceeds.get("breakdowns") or []:
+        if not isinstance(breakdown, dict):
+            raise MalformedOrder(
+                f"Item {item_ref}: a proceeds breakdown is not an object."
+            )
+        kind = breakdown.get("type")
+        amount, _ = parse_money(
+            breakdown.get("subtotal"), f"Item {item_ref} {kind} amount", currency
+        )
+        if kind == "TAX":
+            _tax_breakdown(breakdown, amount, item_ref, currency, tax_by_kind)
+        else:
+            _add(amounts, kind if kind in CHARGE_KINDS else "OTHER", amount)
+    for kind in tax_by_kind:
+        amounts.setdefault(kind, Decimal(0))
+    return amounts, tax_by_kind
+
+
+def _item_quantities(raw, item_ref):
+    quantity = raw.get("quantityOrdered")
+    if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity < 0:
+        raise MalformedOrder(
+            f"Item {item_ref}: quantityOrdered {quantity!r} is not a whole number."
+        )
+    shipped = (raw.get("fulfillment") or {}).get("quantityFulfilled") or 0
+    if not isinstance(shipped, int) or isinstance(shipped, bool) or shipped < 0:
+        raise MalformedOrder(
+            f"Item {item_ref}: quantityFulfilled {shipped!r} is not a whole number."
+        )
+    if shipped > quantity:
+        raise MalformedOrder(
+            f"Item {item_ref}: {shipped} units fulfilled of {quantity} ordered."
+        )
+    return quantity, shipped
+
+
+def _set_total(item, proceeds, amounts, tax_by_kind, currency):
+    """Set the item's total, and whether its amounts include the tax.
+
+    Amazon's ``proceedsTotal`` decides: it equals the charges alone where
+    prices include the tax, and the charges plus the tax elsewhere.
+    """
+    total_tax = sum(tax_by_kind.values(), Decimal(0))
+    charges = sum(amounts.values(), Decimal(0))
+    if not proceeds.get("proceedsTotal"):
+        item.total = charges if item.tax_included else charges + total_tax
+        return
+    item.total, _ = parse_money(
+        proceeds["proceedsTotal"], f"Item {item.item_ref} total", currency
+    )
+    if total_tax and item.total == charges:
+        item.tax_included = True
+    elif item.total == charges + total_tax:
+        item.tax_included = item.tax_included and not total_tax
+    else:
+        raise MalformedOrder(
+            f"Item {item.item_ref}: its breakdowns ({charges} + tax {total_tax}) "
+            f"do not add up to its total {item.total}."
+        )
 
 
 def _parse_item(raw, currency, tax_included_default, cancelled):
@@ -163,15 +256,7 @@ def _parse_item(raw, currency, tax_included_default, cancelled):
     if not item_ref:
         raise MalformedOrder("An order item has no orderItemId.")
     product = raw.get("product") or {}
-    quantity = raw.get("quantityOrdered")
-    if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity < 0:
-        raise MalformedOrder(
-            f"Item {item_ref}: quantityOrdered {quantity!r} is not a whole number."
-        )
-    fulfillment = raw.get("fulfillment") or {}
-    shipped = fulfillment.get("quantityFulfilled") or 0
-    if not isinstance(shipped, int) or not 0 <= shipped <= max(quantity, shipped):
-        raise MalformedOrder(f"Item {item_ref}: quantityFulfilled {shipped!r} is invalid.")
+    quantity, shipped = _item_quantities(raw, item_ref)
     item = OrderItem(
         item_ref=str(item_ref),
         sku=(product.get("sellerSku") or "").strip(),
@@ -184,36 +269,10 @@ def _parse_item(raw, currency, tax_included_default, cancelled):
             for p in ((raw.get("promotion") or {}).get("breakdowns") or [])
             if isinstance(p, dict) and p.get("promotionId")
         ],
+        tax_included=tax_included_default,
     )
     proceeds = raw.get("proceeds") or {}
-    amounts = {}
-    tax_by_kind = {}
-    for breakdown in proceeds.get("breakdowns") or []:
-        if not isinstance(breakdown, dict):
-            raise MalformedOrder(f"Item {item_ref}: a proceeds breakdown is not an object.")
-        kind = breakdown.get("type")
-        amount, _ = parse_money(
-            breakdown.get("subtotal"), f"Item {item_ref} {kind} amount", currency
-        )
-        if kind == "TAX":
-            details = breakdown.get("detailedBreakdowns") or []
-            detailed = Decimal(0)
-            for detail in details:
-                sub_amount, _ = parse_money(
-                    (detail or {}).get("value"), f"Item {item_ref} tax detail", currency
-                )
-                sub_kind = (detail or {}).get("subtype") or "ITEM"
-                tax_by_kind[sub_kind] = tax_by_kind.get(sub_kind, Decimal(0)) + sub_amount
-                detailed += sub_amount
-            if not details:
-                tax_by_kind["ITEM"] = tax_by_kind.get("ITEM", Decimal(0)) + amount
-            elif detailed != amount:
-                # Amazon's detail does not add up: keep its total on the item.
-                tax_by_kind["ITEM"] = tax_by_kind.get("ITEM", Decimal(0)) + amount - detailed
-        elif kind in CHARGE_KINDS:
-            amounts[kind] = amounts.get(kind, Decimal(0)) + amount
-        else:
-            amounts["OTHER"] = amounts.get("OTHER", Decimal(0)) + amount
+    amounts, tax_by_kind = _item_breakdowns(proceeds, item_ref, currency)
     if "ITEM" not in amounts and not cancelled:
         price = (product.get("price") or {}).get("unitPrice")
         if not price:
@@ -223,27 +282,7 @@ def _parse_item(raw, currency, tax_included_default, cancelled):
             )
         unit, _ = parse_money(price, f"Item {item_ref} unit price", currency)
         amounts["ITEM"] = unit * quantity
-    for kind, tax in tax_by_kind.items():
-        if kind not in amounts:
-            amounts[kind] = Decimal(0)
-    total_tax = sum(tax_by_kind.values(), Decimal(0))
-    charges_sum = sum(amounts.values(), Decimal(0))
-    item.tax_included = tax_included_default
-    if proceeds.get("proceedsTotal"):
-        item.total, _ = parse_money(
-            proceeds["proceedsTotal"], f"Item {item_ref} total", currency
-        )
-        if item.total == charges_sum and total_tax:
-            item.tax_included = True
-        elif item.total == charges_sum + total_tax:
-            item.tax_included = False if total_tax else tax_included_default
-        else:
-            raise MalformedOrder(
-                f"Item {item_ref}: its breakdowns ({charges_sum} + tax {total_tax}) "
-                f"do not add up to its total {item.total}."
-            )
-    else:
-        item.total = charges_sum if item.tax_included else charges_sum + total_tax
+    _set_total(item, proceeds, amounts, tax_by_kind, currency)
     item.charges = [
         Charge(kind, amounts[kind], tax_by_kind.get(kind, Decimal(0)))
         for kind in CHARGE_KINDS
@@ -269,7 +308,7 @@ def parse_order(raw, tax_included_default=False):
 
 
 def _parse_order(raw, order_ref, tax_included_default):
-    channel = (raw.get("salesChannel") or {})
+    channel = raw.get("salesChannel") or {}
     marketplace_ref = channel.get("marketplaceId")
     if not marketplace_ref:
         raise MalformedOrder("salesChannel.marketplaceId is missing.")
@@ -300,7 +339,9 @@ def _parse_order(raw, order_ref, tax_included_default):
             )[0]
     grand_total = sum((i.total for i in items), delivery_tip)
     if proceeds.get("grandTotal"):
-        grand_total, _ = parse_money(proceeds["grandTotal"], "The order total", currency)
+        grand_total, _ = parse_money(
+            proceeds["grandTotal"], "The order total", currency
+        )
     buyer = raw.get("buyer") or {}
     recipient = raw.get("recipient") or {}
     address = recipient.get("deliveryAddress") or {}

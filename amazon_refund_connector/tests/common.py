@@ -86,7 +86,9 @@ class AmazonSandboxCase(TransactionCase):
         """Forget the account's rate-limit buckets (committed, shared rows)."""
         account = account or self.account
         with self.env.registry.cursor() as cr:
-            cr.execute("DELETE FROM amazon_rate_limit WHERE account_ref = %s", (account.id,))
+            cr.execute(
+                "DELETE FROM amazon_rate_limit WHERE account_ref = %s", (account.id,)
+            )
 
     def assertNoSecret(self, text, seller=None):
         """``text`` holds none of the seller's secrets."""

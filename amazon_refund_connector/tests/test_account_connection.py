@@ -106,9 +106,7 @@ class TestAccountConnection(AmazonSandboxCase):
         self.assertIn("limiting the calls", self.account.last_error)
         self.assertIn("getMarketplaceParticipations", self.account.last_error)
         # Bounded: a few attempts, no busy loop.
-        self.assertLessEqual(
-            self.sandbox.call_count("getMarketplaceParticipations"), 3
-        )
+        self.assertLessEqual(self.sandbox.call_count("getMarketplaceParticipations"), 3)
 
     def test_single_throttle_is_waited_out(self):
         self.sandbox.inject_fault("getMarketplaceParticipations", "throttle", count=1)
@@ -137,9 +135,12 @@ class TestAccountConnection(AmazonSandboxCase):
 
     def test_no_secret_in_logs(self):
         self.account.lwa_client_secret = "a-wrong-secret-value"
-        with self.assertLogs(level="DEBUG") as logs, self.assertLogs(
-            "odoo.addons.amazon_refund_connector", level="WARNING"
-        ) as ours:
+        with (
+            self.assertLogs(level="DEBUG") as logs,
+            self.assertLogs(
+                "odoo.addons.amazon_refund_connector", level="WARNING"
+            ) as ours,
+        ):
             self._test()
         text = "\n".join(logs.output + ours.output)
         self.assertIn("Connection test failed", text)

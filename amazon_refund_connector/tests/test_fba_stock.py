@@ -30,7 +30,9 @@ class TestFbaStock(OrderSyncCase):
         cls.by_sku = {p.default_code: p for p in cls.products}
         for product in cls.products:
             cls.Quant._update_available_quantity(product, cls.fba_location, 50)
-            cls.Quant._update_available_quantity(product, cls.warehouse.lot_stock_id, 80)
+            cls.Quant._update_available_quantity(
+                product, cls.warehouse.lot_stock_id, 80
+            )
 
     def _qty(self, sku, location):
         return self.by_sku[sku].with_context(location=location.id).qty_available
@@ -49,15 +51,24 @@ class TestFbaStock(OrderSyncCase):
         fba = _shipped_by_sku(self.orders, "AMAZON")
         fbm = _shipped_by_sku(self.orders, "MERCHANT")
         skus = [s for s in self.by_sku if fba[s] or fbm[s]]
-        before = {s: (self._qty(s, self.fba_location), self._qty(s, self.warehouse.lot_stock_id))
-                  for s in skus}
+        before = {
+            s: (
+                self._qty(s, self.fba_location),
+                self._qty(s, self.warehouse.lot_stock_id),
+            )
+            for s in skus
+        }
         self._sync()
         self._sync()
         for sku in skus:
             fba_before, wh_before = before[sku]
-            self.assertEqual(self._qty(sku, self.fba_location), fba_before - fba[sku], sku)
+            self.assertEqual(
+                self._qty(sku, self.fba_location), fba_before - fba[sku], sku
+            )
             # FBM deliveries wait for the warehouse: no stock left it yet.
-            self.assertEqual(self._qty(sku, self.warehouse.lot_stock_id), wh_before, sku)
+            self.assertEqual(
+                self._qty(sku, self.warehouse.lot_stock_id), wh_before, sku
+            )
 
         sales = self._amazon_orders()
         fba_sales = sales.filtered(lambda s: s.amazon_channel == "FBA")
@@ -69,24 +80,29 @@ class TestFbaStock(OrderSyncCase):
             self.assertEqual(moves.location_id, self.fba_location)
             self.assertEqual(moves.location_dest_id.usage, "customer")
             self.assertTrue(sale.picking_ids.origin.startswith(sale.name))
-            item_lines = sale.order_line.filtered(lambda l: l.amazon_charge == "ITEM")
-            self.assertEqual(len(moves), len(item_lines.filtered(lambda l: l.product_id.is_storable)))
+            item_lines = sale.order_line.filtered(
+                lambda line: line.amazon_charge == "ITEM"
+            )
+            self.assertEqual(
+                len(moves),
+                len(item_lines.filtered(lambda line: line.product_id.is_storable)),
+            )
         # Nothing of Amazon's shipments waits in any warehouse.
         todo = self.env["stock.picking"].search(
             [("sale_id", "in", fba_sales.ids), ("state", "not in", ("done", "cancel"))]
         )
         self.assertFalse(todo)
         for sale in fba_sales.filtered(lambda s: s.amazon_status == "CANCELLED"):
-            self.assertFalse(sale.picking_ids.move_ids.filtered(lambda m: m.state == "done"))
+            self.assertFalse(
+                sale.picking_ids.move_ids.filtered(lambda m: m.state == "done")
+            )
             self.assertEqual(sale.state, "cancel")
         # FBM orders wait in the ordinary warehouse.
         fbm_sales = sales.filtered(
             lambda s: s.amazon_channel == "FBM" and s.state == "sale"
         )
         self.assertTrue(fbm_sales.picking_ids)
-        self.assertEqual(
-            fbm_sales.picking_ids.location_id, self.warehouse.lot_stock_id
-        )
+        self.assertEqual(fbm_sales.picking_ids.location_id, self.warehouse.lot_stock_id)
         self.assertNotIn("done", fbm_sales.picking_ids.mapped("state"))
 
     def test_mixed_sku_after_warehouse_ships(self):
@@ -102,8 +118,13 @@ class TestFbaStock(OrderSyncCase):
                     fbm_ordered[item["product"]["sellerSku"]] += item["quantityOrdered"]
         mixed = [s for s in self.by_sku if fba[s] and fbm_ordered[s]]
         self.assertTrue(mixed, "the seeded batch sells a SKU both ways")
-        before = {s: (self._qty(s, self.fba_location), self._qty(s, self.warehouse.lot_stock_id))
-                  for s in mixed}
+        before = {
+            s: (
+                self._qty(s, self.fba_location),
+                self._qty(s, self.warehouse.lot_stock_id),
+            )
+            for s in mixed
+        }
         self._sync()
         fbm = self._amazon_orders().filtered(
             lambda s: s.amazon_channel == "FBM" and s.state == "sale"
@@ -129,14 +150,20 @@ class TestFbaStock(OrderSyncCase):
                 "picking_type_id": self.warehouse.int_type_id.id,
                 "location_id": self.warehouse.lot_stock_id.id,
                 "location_dest_id": self.fba_location.id,
-                "move_ids": [(0, 0, {
-                    "name": product.name,
-                    "product_id": product.id,
-                    "product_uom_qty": 7,
-                    "product_uom": product.uom_id.id,
-                    "location_id": self.warehouse.lot_stock_id.id,
-                    "location_dest_id": self.fba_location.id,
-                })],
+                "move_ids": [
+                    (
+                        0,
+                        0,
+                        {
+                            "name": product.name,
+                            "product_id": product.id,
+                            "product_uom_qty": 7,
+                            "product_uom": product.uom_id.id,
+                            "location_id": self.warehouse.lot_stock_id.id,
+                            "location_dest_id": self.fba_location.id,
+                        },
+                    )
+                ],
             }
         )
         picking.action_confirm()
@@ -149,8 +176,11 @@ class TestFbaStock(OrderSyncCase):
     def test_inventory_adjustment_at_fba_location(self):
         product = self.products[1]
         quant = self.Quant.with_context(inventory_mode=True).create(
-            {"product_id": product.id, "location_id": self.fba_location.id,
-             "inventory_quantity": 33}
+            {
+                "product_id": product.id,
+                "location_id": self.fba_location.id,
+                "inventory_quantity": 33,
+            }
         )
         quant.action_apply_inventory()
         self.assertEqual(self._qty(product.default_code, self.fba_location), 33)
@@ -165,14 +195,21 @@ class TestFbaStock(OrderSyncCase):
         self.assertTrue(route)
         product.route_ids = route
         orderpoint = self.env["stock.warehouse.orderpoint"].create(
-            {"product_id": product.id, "warehouse_id": fba_warehouse.id,
-             "location_id": self.fba_location.id, "product_min_qty": 60,
-             "product_max_qty": 100}
+            {
+                "product_id": product.id,
+                "warehouse_id": fba_warehouse.id,
+                "location_id": self.fba_location.id,
+                "product_min_qty": 60,
+                "product_max_qty": 100,
+            }
         )
         orderpoint.action_replenish()
         moves = self.env["stock.move"].search(
-            [("product_id", "=", product.id), ("location_id", "=", self.warehouse.lot_stock_id.id),
-             ("state", "not in", ("done", "cancel"))]
+            [
+                ("product_id", "=", product.id),
+                ("location_id", "=", self.warehouse.lot_stock_id.id),
+                ("state", "not in", ("done", "cancel")),
+            ]
         )
         self.assertTrue(moves)
         self.assertEqual(sum(moves.mapped("product_uom_qty")), 50)
@@ -200,8 +237,10 @@ class TestFbaStockBadInput(OrderSyncCase):
 
     def _fba_refs(self):
         return {
-            o["orderId"] for o in self.orders
-            if importable(o) and o["fulfillment"]["fulfilledBy"] == "AMAZON"
+            o["orderId"]
+            for o in self.orders
+            if importable(o)
+            and o["fulfillment"]["fulfilledBy"] == "AMAZON"
             and o["fulfillment"]["fulfillmentStatus"] == "SHIPPED"
         }
 
@@ -219,7 +258,10 @@ class TestFbaStockBadInput(OrderSyncCase):
         product = shipped.picking_ids.move_ids.product_id[:1]
         self.assertIn(product.display_name, warning)
         self.assertLess(
-            product.with_context(location=self.account.fba_location_id.id).qty_available, 0
+            product.with_context(
+                location=self.account.fba_location_id.id
+            ).qty_available,
+            0,
         )
 
     def test_unknown_sku_storable_default_product_moves(self):
@@ -227,9 +269,13 @@ class TestFbaStockBadInput(OrderSyncCase):
         unknown.is_storable = True
         self.products.filtered(lambda p: p.default_code.startswith("TUMBLER")).unlink()
         self._sync()
-        lines = self._amazon_orders().filtered(
-            lambda s: s.amazon_channel == "FBA" and s.amazon_status == "SHIPPED"
-        ).order_line.filtered(lambda l: l.product_id == unknown)
+        lines = (
+            self._amazon_orders()
+            .filtered(
+                lambda s: s.amazon_channel == "FBA" and s.amazon_status == "SHIPPED"
+            )
+            .order_line.filtered(lambda line: line.product_id == unknown)
+        )
         self.assertTrue(lines)
         self.assertTrue(lines.move_ids)
         self.assertEqual(set(lines.move_ids.mapped("state")), {"done"})
@@ -252,15 +298,21 @@ class TestFbaStockBadInput(OrderSyncCase):
             self.assertIn(reason, result.failures[ref][1])
         refs = set(self._amazon_orders().mapped("amazon_order_ref"))
         self.assertFalse(refs & fba)
-        fbm = {o["orderId"] for o in self.orders
-               if importable(o) and o["fulfillment"]["fulfilledBy"] == "MERCHANT"}
+        fbm = {
+            o["orderId"]
+            for o in self.orders
+            if importable(o) and o["fulfillment"]["fulfilledBy"] == "MERCHANT"
+        }
         self.assertTrue(fbm <= refs)
         self.assertIn(reason, self.account.last_error)
 
     def test_archived_fba_location(self):
         location = self.env["stock.location"].create(
-            {"name": "FBA archived", "usage": "internal",
-             "location_id": self.account.fba_location_id.location_id.id}
+            {
+                "name": "FBA archived",
+                "usage": "internal",
+                "location_id": self.account.fba_location_id.location_id.id,
+            }
         )
         self.account.fba_location_id = location
         location.active = False
@@ -269,7 +321,9 @@ class TestFbaStockBadInput(OrderSyncCase):
         # Once the location is usable again, the next sync books them.
         location.active = True
         self.assertFalse(self._sync().failures)
-        self.assertTrue(self._fba_refs() <= set(self._amazon_orders().mapped("amazon_order_ref")))
+        self.assertTrue(
+            self._fba_refs() <= set(self._amazon_orders().mapped("amazon_order_ref"))
+        )
 
     def test_fba_location_of_another_company(self):
         other = self.env["res.company"].create({"name": "Other FBA company"})
@@ -290,16 +344,22 @@ class TestFbaStockSecondAccount(OrderSyncCase):
 
     def test_split_account_with_own_location_and_company(self):
         own = self.env["stock.location"].create(
-            {"name": "FBA UK", "usage": "internal",
-             "location_id": self.account.fba_location_id.location_id.id}
+            {
+                "name": "FBA UK",
+                "usage": "internal",
+                "location_id": self.account.fba_location_id.location_id.id,
+            }
         )
         seller = self._add_seller(marketplaces=["A1F83G8C2ARO7P"])
         orders = self.sandbox.seed_orders(24, 40, seller_id=seller["seller_id"])
         uk = self.env["amazon.account"].create(
             self._account_vals(
-                seller, name="Amazon UK", fba_location_id=own.id,
-                marketplace_ids=self.env["amazon.marketplace"].search(
-                    [("marketplace_ref", "=", "A1F83G8C2ARO7P")]).ids,
+                seller,
+                name="Amazon UK",
+                fba_location_id=own.id,
+                marketplace_ids=self.env["amazon.marketplace"]
+                .search([("marketplace_ref", "=", "A1F83G8C2ARO7P")])
+                .ids,
             )
         )
         self._sync(uk)
@@ -313,7 +373,9 @@ class TestFbaStockSecondAccount(OrderSyncCase):
             lambda m: m.state == "done"
         )
         self.assertEqual(eu_moves.location_id, self.account.fba_location_id)
-        self.assertTrue(any(o["fulfillment"]["fulfilledBy"] == "AMAZON" for o in orders))
+        self.assertTrue(
+            any(o["fulfillment"]["fulfilledBy"] == "AMAZON" for o in orders)
+        )
 
     def test_each_company_uses_its_own_fba_location(self):
         other = self.env["res.company"].create(
@@ -325,4 +387,6 @@ class TestFbaStockSecondAccount(OrderSyncCase):
         )
         self.assertEqual(account.fba_location_id.company_id, other)
         self.assertNotEqual(account.fba_location_id, self.account.fba_location_id)
-        self.assertEqual(account.fba_location_id, other.amazon_fba_warehouse_id.lot_stock_id)
+        self.assertEqual(
+            account.fba_location_id, other.amazon_fba_warehouse_id.lot_stock_id
+        )

@@ -11,9 +11,7 @@ class TestJobs(AmazonSandboxCase):
         with trap_jobs() as trap:
             self.env["amazon.account"]._cron_refresh_marketplaces()
             self.env["amazon.account"]._cron_refresh_marketplaces()
-        jobs = [
-            job for job in trap.enqueued_jobs if job.recordset == self.account
-        ]
+        jobs = [job for job in trap.enqueued_jobs if job.recordset == self.account]
         # identity_key: enqueuing again while one waits adds no duplicate.
         self.assertEqual(len(jobs), 1)
         self.assertEqual(jobs[0].channel, "root.amazon")

@@ -1,4 +1,4 @@
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
 from ..sp_api import AmazonError, AmazonThrottled
@@ -74,7 +74,9 @@ class AmazonOrderImport(models.TransientModel):
     def _check_days(self):
         for wizard in self:
             if not 1 <= wizard.days <= 730:
-                raise ValidationError(_("The period must be between 1 and 730 days."))
+                raise ValidationError(
+                    self.env._("The period must be between 1 and 730 days.")
+                )
 
     def action_import(self):
         self.ensure_one()
@@ -82,5 +84,5 @@ class AmazonOrderImport(models.TransientModel):
             lambda client: self.account_id._import_orders_since(client, self.days)
         )
         return self._open_orders(
-            result, _("Amazon orders of the last %s days", self.days)
+            result, self.env._("Amazon orders of the last %s days", self.days)
         )

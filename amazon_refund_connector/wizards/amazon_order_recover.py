@@ -1,4 +1,4 @@
-from odoo import _, fields, models
+from odoo import fields, models
 from odoo.exceptions import UserError
 
 
@@ -23,14 +23,16 @@ class AmazonOrderRecover(models.TransientModel):
             reasons = [message for _time, message in result.failures.values()]
             raise UserError(
                 "\n".join(reasons)
-                or _(
+                or self.env._(
                     "Order %s is not imported: its Amazon status is not one the "
                     "connector imports (FBA: shipped or cancelled; FBM: unshipped, "
                     "partially shipped, shipped or cancelled).",
                     self.order_ref,
                 )
             )
-        action = self._open_orders(result, _("Recovered Amazon order"))
+        action = self._open_orders(result, self.env._("Recovered Amazon order"))
         if len(result.order_ids) == 1:
-            action.update(view_mode="form", res_id=result.order_ids[0], views=[(False, "form")])
+            action.update(
+                view_mode="form", res_id=result.order_ids[0], views=[(False, "form")]
+            )
         return action
