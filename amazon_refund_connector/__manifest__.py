@@ -31,7 +31,13 @@
         "views/amazon_rate_limit_views.xml",
         "views/amazon_menus.xml",
     ],
+    "assets": {
+        "web.assets_tests": [
+            "amazon_refund_connector/static/tests/tours/*.js",
+        ],
+    },
     "demo": [
         "demo/amazon_account_demo.xml",
+        "demo/product_demo.xml",
     ],
 }

@@ -420,6 +420,7 @@ class AmazonAccount(models.Model):
 
     @staticmethod
     def _notify(title, message, kind):
+        """A notification, then a reload of the view showing what changed."""
         return {
             "type": "ir.actions.client",
             "tag": "display_notification",
@@ -428,6 +429,7 @@ class AmazonAccount(models.Model):
                 "message": message,
                 "type": kind,
                 "sticky": kind == "danger",
+                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
             },
         }
 

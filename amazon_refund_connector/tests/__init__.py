@@ -4,3 +4,4 @@ from . import test_security
 from . import test_jobs
 from . import test_order_sync
 from . import test_fba_stock
+from . import test_ui

@@ -44,3 +44,12 @@ class TestJobs(AmazonSandboxCase):
         result = self.account._job_refresh_marketplaces()
         self.assertIn("refused the account's credentials", result)
         self.assertIn("Marketplace refresh failed", self.account.last_error)
+
+    def test_order_sync_job_may_commit_its_pages(self):
+        # queue_job refuses a commit in a job whose function does not allow
+        # it; the order sync commits each stored page.
+        function = self.env["queue.job.function"].search(
+            [("name", "=", "<amazon.account>._job_sync_orders")]
+        )
+        self.assertTrue(function.allow_commit)
+        self.assertEqual(function.channel_id.complete_name, "root.amazon")
