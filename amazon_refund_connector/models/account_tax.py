@@ -40,27 +40,22 @@ class AccountTax(models.Model):
                 to_create.append((rate, included))
         if to_create:
             created = self.create(
-                [
-                    {
-                        "name": self.env._(
-                            "Amazon %(rate)s%% (%(kind)s)",
-                            rate=f"{rate.normalize():f}",
-                            kind=self.env._("incl.")
-                            if included
-                            else self.env._("excl."),
-                        ),
-                        "company_id": company.id,
-                        "type_tax_use": "sale",
-                        "amount_type": "percent",
-                        "amount": float(rate),
-                        "price_include_override": (
-                            "tax_included" if included else "tax_excluded"
-                        ),
-                        "description": f"{rate.normalize():f}%",
-                    }
-                    for rate, included in to_create
-                ]
+                [self._amazon_tax_vals(company, r, inc) for r, inc in to_create]
             )
             for (rate, included), tax in zip(to_create, created, strict=True):
                 found[(rate, included)] = tax
         return found
+
+    @api.model
+    def _amazon_tax_vals(self, company, rate, included):
+        percent = f"{rate.normalize():f}"
+        kind = self.env._("incl.") if included else self.env._("excl.")
+        return {
+            "name": self.env._("Amazon %(rate)s%% (%(kind)s)", rate=percent, kind=kind),
+            "company_id": company.id,
+            "type_tax_use": "sale",
+            "amount_type": "percent",
+            "amount": float(rate),
+            "price_include_override": "tax_included" if included else "tax_excluded",
+            "description": f"{percent}%",
+        }
