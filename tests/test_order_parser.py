@@ -256,3 +256,22 @@ def test_every_generated_order_parses_and_adds_up(seed):
             charges = sum(c.amount for c in line.charges)
             taxes = sum(c.tax for c in line.charges)
             assert line.total == (charges if line.tax_included else charges + taxes)
+
+
+def test_cancelled_order_without_amounts_parses_without_currency():
+    data = item([], qty=1, shipped=0)
+    del data["proceeds"]
+    data["cancellation"] = {"cancellationRequest": {"requester": "BUYER"}}
+    parsed = parser.parse_order(order([data], status="CANCELLED"))
+    assert parsed.currency is None
+    assert parsed.is_cancelled
+    assert parsed.items[0].charges == []
+
+
+def test_shipped_item_without_fulfilled_quantity_shipped_it_all():
+    data = item([breakdown("ITEM", "9.00")], qty=3, total="9.00")
+    del data["fulfillment"]
+    parsed = parser.parse_order(order([data], fulfilled_by="AMAZON"))
+    assert parsed.items[0].quantity_shipped == 3
+    unshipped = parser.parse_order(order([data], status="UNSHIPPED"))
+    assert unshipped.items[0].quantity_shipped == 0

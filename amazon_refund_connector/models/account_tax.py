@@ -7,7 +7,7 @@ class AccountTax(models.Model):
     _inherit = "account.tax"
 
     @api.model
-    def _amazon_taxes(self, company, wanted):
+    def _amazon_taxes(self, company, wanted, country=None):
         """``{(rate, included): tax}`` for every (Decimal rate, bool) wanted.
 
         Existing sales taxes of the company with that percentage are used;
@@ -39,12 +39,34 @@ class AccountTax(models.Model):
             else:
                 to_create.append((rate, included))
         if to_create:
+            group = self._amazon_tax_group(company)
             created = self.create(
-                [self._amazon_tax_vals(company, r, inc) for r, inc in to_create]
+                [
+                    dict(
+                        self._amazon_tax_vals(company, r, inc),
+                        tax_group_id=group.id,
+                        # A tax needs a country: the company's fiscal one, or
+                        # the marketplace's for a company that has none yet.
+                        country_id=(
+                            company.account_fiscal_country_id
+                            or company.country_id
+                            or country
+                        ).id,
+                    )
+                    for r, inc in to_create
+                ]
             )
             for (rate, included), tax in zip(to_create, created, strict=True):
                 found[(rate, included)] = tax
         return found
+
+    @api.model
+    def _amazon_tax_group(self, company):
+        """A tax group of the company (one is made if it has none yet)."""
+        groups = self.env["account.tax.group"]
+        return groups.search([("company_id", "=", company.id)], limit=1) or (
+            groups.create({"name": self.env._("Amazon"), "company_id": company.id})
+        )
 
     @api.model
     def _amazon_tax_vals(self, company, rate, included):

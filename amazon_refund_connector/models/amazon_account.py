@@ -52,6 +52,15 @@ REFUND_REASONS = [
 
 # How long an interactive call (a button) may wait for a rate-limit token.
 INTERACTIVE_MAX_WAIT = 2.0
+
+
+class SyncRunning(UserError):
+    """Another sync of the same account holds its lock."""
+
+
+# Jobs of an account whose state the account shows.
+AMAZON_JOB_METHODS = ("_job_sync_orders", "_job_refresh_marketplaces")
+
 # Advisory lock class of an account's order sync (with the account id).
 ORDER_SYNC_LOCK = 7310
 # How far back the first order sync of an account looks.
@@ -171,6 +180,11 @@ class AmazonAccount(models.Model):
         copy=False,
     )
     order_count = fields.Integer(compute="_compute_order_count")
+    job_message = fields.Text(
+        string="Background work",
+        compute="_compute_job_message",
+        help="What the account's last background job waits for or failed on.",
+    )
     last_error = fields.Text(readonly=True, copy=False)
     last_error_date = fields.Datetime(readonly=True, copy=False)
 
@@ -261,7 +275,73 @@ class AmazonAccount(models.Model):
                 "The FBA location %s is not an internal location.",
                 location.display_name,
             )
+        warehouse = location.warehouse_id
+        if warehouse and warehouse.delivery_steps != "ship_only":
+            # Each step's picking would be re-sourced: stock would leave twice.
+            return self.env._(
+                "The FBA location %(location)s is in warehouse %(warehouse)s, "
+                "which delivers in several steps; FBA stock needs a warehouse "
+                "delivering in one step, like Amazon FBA.",
+                location=location.display_name,
+                warehouse=warehouse.name,
+            )
+        if warehouse and warehouse == self._fbm_warehouse():
+            return self.env._(
+                "The FBA location %(location)s is in %(warehouse)s, the warehouse "
+                "merchant-fulfilled orders ship from: its stock would serve both.",
+                location=location.display_name,
+                warehouse=warehouse.name,
+            )
         return False
+
+    def _fbm_warehouse(self):
+        """The warehouse merchant-fulfilled orders of this account ship from."""
+        return self.env.user.with_company(self.company_id)._get_default_warehouse_id()
+
+    def _compute_job_message(self):
+        """The reason of a job of the account waiting to retry, or failed.
+
+        A throttled or failing job is rolled back and re-scheduled by
+        queue_job, which keeps the reason on the job: it is shown here.
+        """
+        jobs = (
+            self.env["queue.job"]
+            .sudo()
+            .search(
+                [
+                    ("model_name", "=", self._name),
+                    ("method_name", "in", AMAZON_JOB_METHODS),
+                    ("state", "in", ("pending", "failed")),
+                ],
+                order="date_created desc",
+                limit=200,
+            )
+        )
+        for account in self:
+            job = next(
+                (
+                    j
+                    for j in jobs
+                    if account.id in j.records.ids
+                    and (j.state == "failed" or (j.retry and j.result))
+                ),
+                None,
+            )
+            if not job:
+                account.job_message = False
+            elif job.state == "failed":
+                account.job_message = self.env._(
+                    "%(job)s failed: %(error)s",
+                    job=job.name,
+                    error=job.exc_message or job.exc_name or "",
+                )
+            else:
+                account.job_message = self.env._(
+                    "%(job)s will try again (attempt %(attempt)s): %(reason)s",
+                    job=job.name,
+                    attempt=job.retry + 1,
+                    reason=job.result,
+                )
 
     def action_view_orders(self):
         self.ensure_one()
@@ -477,7 +557,7 @@ class AmazonAccount(models.Model):
                 seconds=max(int(error.retry_after + 0.999), 1),
                 ignore_retry=True,
             ) from None
-        except AmazonServerError as error:
+        except (AmazonServerError, SyncRunning) as error:
             raise RetryableJobError(str(error), seconds=60) from None
         except AmazonError as error:
             return self._record_amazon_error(error, what)
@@ -548,25 +628,31 @@ class AmazonAccount(models.Model):
 
     @contextmanager
     def _sync_lock(self):
-        """Hold this account's order-sync lock, or say that another holds it.
+        """Hold this account's order-sync lock, or raise SyncRunning.
 
-        A session lock, not a transaction one: a job commits page by page and
-        must keep the lock across those commits.
+        The lock is a session lock taken on a connection of its own: a job
+        commits page by page, so a transaction lock would not last, and a
+        lock on the job's own connection could not be released once its
+        transaction failed.
         """
-        cr = self.env.cr
-        cr.execute("SELECT pg_try_advisory_lock(%s, %s)", (ORDER_SYNC_LOCK, self.id))
-        if not cr.fetchone()[0]:
-            raise UserError(
-                self.env._(
-                    "Orders of %s are being synchronised already; try again in a "
-                    "moment.",
-                    self.name,
-                )
+        with self.env.registry.cursor() as lock_cr:
+            lock_cr.execute(
+                "SELECT pg_try_advisory_lock(%s, %s)", (ORDER_SYNC_LOCK, self.id)
             )
-        try:
-            yield
-        finally:
-            cr.execute("SELECT pg_advisory_unlock(%s, %s)", (ORDER_SYNC_LOCK, self.id))
+            if not lock_cr.fetchone()[0]:
+                raise SyncRunning(
+                    self.env._(
+                        "Orders of %s are being synchronised already; try again "
+                        "in a moment.",
+                        self.name,
+                    )
+                )
+            try:
+                yield
+            finally:
+                lock_cr.execute(
+                    "SELECT pg_advisory_unlock(%s, %s)", (ORDER_SYNC_LOCK, self.id)
+                )
 
     def _sync_orders(self, client):
         """Import the orders whose status changed since the cursor.
@@ -589,7 +675,7 @@ class AmazonAccount(models.Model):
                 fulfillment_statuses=FBM_IMPORTED_STATUSES,
                 included_data=ORDER_SYNC_INCLUDED_DATA,
             ):
-                self._merge_result(result, self._import_page(page["orders"]))
+                result.merge(self._import_page(page["orders"]))
                 window_end = page["before"] or window_end
             self._store_cursor(since, window_end, result)
         self._report_failures(result, self.env._("Order sync"))
@@ -603,27 +689,29 @@ class AmazonAccount(models.Model):
             self.env.cr.commit()  # pylint: disable=invalid-commit
         return result
 
-    @staticmethod
-    def _merge_result(total, part):
-        total.created += part.created
-        total.updated += part.updated
-        total.skipped += part.skipped
-        total.failures.update(part.failures)
-
     def _store_cursor(self, since, window_end, result):
+        """Move the cursor past what was stored, never past a failed order.
+
+        Without failures it goes to the end of the window Amazon searched
+        (``lastUpdatedBefore`` of its answer) or, when Amazon leaves that
+        out, to the latest update read: lastUpdatedAfter includes its bound,
+        so that order is read again, not lost.
+        """
         failed_times = [t for t, _msg in result.failures.values()]
         if None in failed_times:
             return  # a failed order of unknown date: look at the same window again
         if failed_times:
             cursor = min(failed_times)
-        elif window_end:
-            try:
-                cursor = parse_datetime(window_end, "lastUpdatedBefore")
-            except ValueError:
-                return
         else:
-            return
-        if cursor > since:
+            try:
+                cursor = (
+                    parse_datetime(window_end, "lastUpdatedBefore")
+                    if window_end
+                    else result.latest
+                )
+            except ValueError:
+                cursor = result.latest
+        if cursor and cursor > since:
             self.sudo().last_order_sync = cursor
 
     def _report_failures(self, result, what):
@@ -658,7 +746,7 @@ class AmazonAccount(models.Model):
                 fulfillment_statuses=FBM_IMPORTED_STATUSES,
                 included_data=ORDER_SYNC_INCLUDED_DATA,
             ):
-                self._merge_result(result, self._import_page(page["orders"]))
+                result.merge(self._import_page(page["orders"]))
         self._report_failures(result, self.env._("Order import"))
         return result
 
@@ -666,6 +754,7 @@ class AmazonAccount(models.Model):
         """Import or refresh one order, whatever the cursor."""
         self.ensure_one()
         order = client.get_order(order_ref.strip(), ORDER_SYNC_INCLUDED_DATA)
-        result = self.env["sale.order"]._amazon_import_orders(self, [order])
+        with self._sync_lock():
+            result = self.env["sale.order"]._amazon_import_orders(self, [order])
         self._report_failures(result, self.env._("Order recovery"))
         return result

@@ -48,7 +48,10 @@ class AmazonOffer(models.Model):
         )
         for offer in offers:
             result[(offer.marketplace_id.id or False, offer.sku)] = offer.product_id
-        missing = skus - {offer.sku for offer in offers}
+        # The internal reference serves every SKU without an account-wide
+        # offer, so that an offer for one marketplace does not hide it in
+        # the others.
+        missing = skus - {sku for mkt, sku in result if not mkt}
         if missing:
             products = self.env["product.product"].search(
                 [

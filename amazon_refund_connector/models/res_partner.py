@@ -17,6 +17,17 @@ class ResPartner(models.Model):
         "so that synchronising orders again never creates them twice.",
     )
 
+    def init(self):
+        # One buyer, one address per company: a second sync (or another
+        # worker) finds them instead of creating them again.
+        self.env.cr.execute(
+            """
+            CREATE UNIQUE INDEX IF NOT EXISTS res_partner_amazon_key_company_uniq
+                ON res_partner (amazon_key, COALESCE(company_id, 0))
+             WHERE amazon_key IS NOT NULL
+            """
+        )
+
     @api.model
     def _amazon_customer_key(self, order):
         """Key of the buyer of ``order`` (a parsed Amazon order).
@@ -79,7 +90,8 @@ class ResPartner(models.Model):
         found = self.with_context(active_test=False).search(
             [
                 ("amazon_key", "in", list(keys)),
-                ("company_id", "in", [False, company.id]),
+                # Buyers stay with the company that sold to them.
+                ("company_id", "=", company.id),
             ]
         )
         by_key = {p.amazon_key: p for p in found}
@@ -90,10 +102,11 @@ class ResPartner(models.Model):
             key = customer_keys[order.order_ref]
             if key not in by_key and key not in customer_vals:
                 customer_vals[key] = self._amazon_customer_vals(
-                    order, key, geo, marketplaces.get(order.marketplace_ref)
+                    order, key, geo, marketplaces.get(order.marketplace_ref), company.id
                 )
         if customer_vals:
-            for partner in self.create(list(customer_vals.values())):
+            # Amazon users may not create contacts; Amazon's buyers are booked.
+            for partner in self.sudo().create(list(customer_vals.values())):
                 by_key[partner.amazon_key] = partner
 
         address_vals = {}
@@ -106,11 +119,13 @@ class ResPartner(models.Model):
                     amazon_key=key,
                     parent_id=parent.id,
                     type="delivery",
+                    company_id=company.id,
                 )
         if address_vals:
-            for partner in self.create(list(address_vals.values())):
+            for partner in self.sudo().create(list(address_vals.values())):
                 by_key[partner.amazon_key] = partner
 
+        by_key = {key: partner.with_env(self.env) for key, partner in by_key.items()}
         result = {}
         for order in orders:
             customer = by_key[customer_keys[order.order_ref]]
@@ -159,7 +174,7 @@ class ResPartner(models.Model):
         }
 
     @api.model
-    def _amazon_customer_vals(self, order, key, geo, marketplace):
+    def _amazon_customer_vals(self, order, key, geo, marketplace, marketplace_company):
         vals = self._amazon_address_vals(order.address, geo) if order.address else {}
         name = order.buyer_name or order.address.get("name")
         if not name:
@@ -172,6 +187,7 @@ class ResPartner(models.Model):
             email=order.buyer_email or False,
             amazon_key=key,
             customer_rank=1,
+            company_id=marketplace_company,
         )
         if order.buyer_company:
             vals["company_name"] = order.buyer_company

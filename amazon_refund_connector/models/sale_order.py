@@ -2,10 +2,12 @@ import logging
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
+from psycopg2.extensions import TransactionRollbackError
+
 from odoo import api, fields, models
 
 from ..sp_api.orders import MalformedOrder, parse_datetime, parse_order
-from ..sp_api.taxes import rate_for
+from ..sp_api.taxes import COMMON_RATES, rate_for, tax_of
 
 _logger = logging.getLogger(__name__)
 
@@ -30,9 +32,22 @@ class ImportResult:
     skipped: list = field(default_factory=list)
     # order reference -> (last update as Amazon gave it, or None; message)
     failures: dict = field(default_factory=dict)
+    # Latest lastUpdatedTime among the orders read (for the cursor).
+    latest: object = None
 
     def fail(self, ref, last_update, message):
         self.failures[ref] = (last_update, message)
+
+    def seen(self, last_update):
+        if last_update and (self.latest is None or last_update > self.latest):
+            self.latest = last_update
+
+    def merge(self, other):
+        self.created += other.created
+        self.updated += other.updated
+        self.skipped += other.skipped
+        self.failures.update(other.failures)
+        self.seen(other.latest)
 
     @property
     def order_ids(self):
@@ -191,6 +206,7 @@ class SaleOrder(models.Model):
                 ),
             )
             return None
+        result.seen(last_update)
         try:
             order = parse_order(raw, marketplace.tax_included if marketplace else False)
         except MalformedOrder as exc:
@@ -217,27 +233,66 @@ class SaleOrder(models.Model):
         if not order.importable:
             result.skipped.append(order.order_ref)
             return None
+        if not order.currency:
+            order.currency = marketplace.currency_id.name
         return order
 
     @api.model
     def _amazon_update_existing(self, orders, by_ref, result):
-        """Follow Amazon's status on orders imported before."""
-        to_cancel = self.browse()
+        """Follow Amazon's status on orders imported before.
+
+        An order Amazon cancelled is cancelled; one whose confirmation or
+        FBA delivery failed before is completed now.
+        """
         for order in orders:
             sale = by_ref[order.order_ref]
             if sale.amazon_last_update and order.last_update < sale.amazon_last_update:
                 # An older state of the order than the one stored: ignore it.
                 result.skipped.append(order.order_ref)
                 continue
-            vals = {"amazon_last_update": order.last_update}
-            if sale.amazon_status != order.status:
-                vals["amazon_status"] = order.status
-            sale.write(vals)
-            if order.is_cancelled and sale.state != "cancel":
-                to_cancel |= sale
+            try:
+                with self.env.cr.savepoint():
+                    sale._amazon_follow(order)
+            except TransactionRollbackError:
+                raise  # concurrent update: let Odoo retry the whole transaction
+            except Exception as exc:  # this order only; reported
+                _logger.warning("Amazon order %s: update failed: %s", sale.id, exc)
+                result.fail(
+                    order.order_ref,
+                    order.last_update,
+                    self.env._(
+                        "Order %(ref)s could not be updated: %(error)s",
+                        ref=order.order_ref,
+                        error=exc,
+                    ),
+                )
+                continue
             result.updated.append(sale.id)
-        if to_cancel:
-            to_cancel._amazon_cancel()
+
+    def _amazon_follow(self, order):
+        """Bring this order to the state Amazon reports for ``order``."""
+        self.ensure_one()
+        vals = {"amazon_last_update": order.last_update}
+        if self.amazon_status != order.status:
+            vals["amazon_status"] = order.status
+        self.write(vals)
+        if order.is_cancelled:
+            if self.state != "cancel":
+                self._amazon_cancel()
+        elif self.state == "draft":
+            self._amazon_confirm()
+        elif (
+            self.amazon_channel == "FBA"
+            and self.state == "sale"
+            and any(p.state not in ("done", "cancel") for p in self.picking_ids)
+        ):
+            self._amazon_in_batch_or_alone(
+                lambda sales: sales._amazon_fba_deliver(),
+                self.env._(
+                    "Amazon shipped this FBA order, but its delivery could not be "
+                    "booked: %s"
+                ),
+            )
 
     def _amazon_cancel(self):
         """Cancel orders Amazon cancelled, with their open deliveries."""
@@ -280,11 +335,21 @@ class SaleOrder(models.Model):
             )
             for o in orders
         }
-        taxes = self.env["account.tax"]._amazon_taxes(
-            company, {key for plan in plans.values() for key in plan.tax_keys}
+        # Amazon's taxes, currencies and prices are booked whoever syncs: an
+        # Amazon user may not manage taxes or pricelists.
+        taxes = (
+            self.env["account.tax"]
+            .sudo()
+            ._amazon_taxes(
+                company,
+                {key for plan in plans.values() for key in plan.tax_keys},
+                country=marketplaces[orders[0].marketplace_ref].country_id,
+            )
         )
-        pricelists = self.env["product.pricelist"]._amazon_pricelists(
-            company, {currencies[o.currency] for o in orders}
+        pricelists = (
+            self.env["product.pricelist"]
+            .sudo()
+            ._amazon_pricelists(company, {currencies[o.currency] for o in orders})
         )
         vals_by_ref = {}
         for order in orders:
@@ -328,18 +393,16 @@ class SaleOrder(models.Model):
         """Currencies of the orders; fail orders whose currency has no rate.
 
         Odoo would convert an amount without rate at 1:1: the order waits
-        until the rate is there instead.
+        until the rate is there instead. The currencies of the orders kept
+        are activated (a marketplace's currency is in use once it sells).
         """
-        codes = {o.currency for o in orders if o.currency}
+        codes = {o.currency for o in orders}
         currencies = (
             self.env["res.currency"]
             .with_context(active_test=False)
             .search([("name", "in", list(codes))])
         )
         by_code = {c.name: c for c in currencies}
-        inactive = currencies.filtered(lambda c: not c.active)
-        if inactive:
-            inactive.active = True
         foreign = currencies - company.currency_id
         rated = (
             self.env["res.currency.rate"]
@@ -351,6 +414,7 @@ class SaleOrder(models.Model):
             )
             .currency_id
         )
+        used = self.env["res.currency"]
         for order in orders:
             currency = by_code.get(order.currency)
             if not currency:
@@ -370,13 +434,17 @@ class SaleOrder(models.Model):
                     order.last_update,
                     self.env._(
                         "Order %(ref)s is in %(currency)s, which has no exchange "
-                        "rate in "
-                        "company %(company)s; add one, then synchronise again.",
+                        "rate in company %(company)s; add one, then synchronise again.",
                         ref=order.order_ref,
                         currency=order.currency,
                         company=company.name,
                     ),
                 )
+            else:
+                used |= currency
+        inactive = used.filtered(lambda c: not c.active)
+        if inactive:
+            inactive.sudo().active = True
         return by_code
 
     @api.model
@@ -428,6 +496,8 @@ class SaleOrder(models.Model):
         try:
             with self.env.cr.savepoint():
                 return creator.create(list(vals_by_ref.values()))
+        except TransactionRollbackError:
+            raise
         except Exception:
             _logger.info("Batch creation of Amazon orders failed; retrying one by one")
         created = self.browse()
@@ -436,6 +506,8 @@ class SaleOrder(models.Model):
             try:
                 with self.env.cr.savepoint():
                     created |= creator.create(vals)
+            except TransactionRollbackError:
+                raise
             except Exception as exc:
                 _logger.warning("Amazon order %s could not be created: %s", ref, exc)
                 result.fail(
@@ -482,6 +554,8 @@ class SaleOrder(models.Model):
             with self.env.cr.savepoint():
                 work(self)
                 return self
+        except TransactionRollbackError:
+            raise
         except Exception:
             _logger.info("Amazon batch step failed; retrying order by order")
         done = self.browse()
@@ -490,6 +564,8 @@ class SaleOrder(models.Model):
                 with self.env.cr.savepoint():
                     work(sale)
                 done |= sale
+            except TransactionRollbackError:
+                raise
             except Exception as exc:
                 _logger.warning("Amazon order %s: %s", sale.amazon_order_ref, exc)
                 sale.amazon_issue = "\n".join(
@@ -513,7 +589,8 @@ class SaleOrder(models.Model):
                 for line in sales.order_line
                 if line.amazon_charge == "ITEM"
             }
-            pickings._amazon_fba_done(account.fba_location_id, shipped)
+            # Amazon shipped it: booked whatever the stock rights of the user.
+            pickings.sudo()._amazon_fba_done(account.fba_location_id, shipped)
 
 
 class _PlannedLine:
@@ -600,6 +677,22 @@ class _LineBuilder:
         self.unknown = env.ref("amazon_refund_connector.product_unknown_item")
         self.charge_products = {k: env.ref(x) for k, x in self.CHARGE_PRODUCTS.items()}
         self.price_digits = env["decimal.precision"].precision_get("Product Price")
+        self.preferred_rates = ()
+        self.company_rates = tuple(
+            str(amount)
+            for amount in set(
+                env["account.tax"]
+                .sudo()
+                .search(
+                    [
+                        ("company_id", "=", account.company_id.id),
+                        ("type_tax_use", "=", "sale"),
+                        ("amount_type", "=", "percent"),
+                    ]
+                )
+                .mapped("amount")
+            )
+        )
 
     def _names(self):
         return {
@@ -614,6 +707,9 @@ class _LineBuilder:
 
     def plan(self, order, marketplace, currency):
         lines, issues = [], []
+        self.preferred_rates = self.company_rates + COMMON_RATES.get(
+            marketplace.country_id.code, ()
+        )
         names = self._names()
         digits = currency.decimal_places
         for item in order.items:
@@ -671,45 +767,41 @@ class _LineBuilder:
         return _Plan(lines, issues)
 
     def _lines(self, product, name, quantity, charge, item, digits, names):
-        """Lines of one charge: the charge itself, and what a rate can't hold."""
-        amount, tax = charge.amount, charge.tax
+        """Lines of one charge: itself, its promotion, what a rate can't hold.
+
+        The rate comes from the taxed base (the charge less its promotion)
+        and applies to both lines; where Odoo's per-line rounding of a
+        tax on top of the price misses Amazon's tax by a cent, a tax line
+        makes up the difference so that the total is Amazon's.
+        """
+        amount, tax, discount = charge.amount, charge.tax, charge.discount
         included = item.tax_included
-        tax_key, extra = None, []
+        rate = None
         if tax:
-            rate = rate_for(amount, tax, included, digits)
-            if rate is not None:
-                tax_key = (rate, included)
-            elif not included:
-                # The tax comes on top of the amount: book it as it is.
-                extra.append(
-                    _PlannedLine(
-                        self.charge_products["TAX"],
-                        f"{names['TAX']}: {name}",
-                        1,
-                        tax,
-                        "TAX",
-                        item.item_ref,
-                    )
-                )
+            rate = rate_for(
+                amount + discount, tax, included, digits, self.preferred_rates
+            )
+        tax_key = (rate, included) if rate is not None else None
         quantum = Decimal(1).scaleb(-self.price_digits)
         unit = (
             (amount / quantity).quantize(quantum, rounding=ROUND_HALF_UP)
             if quantity
-            else amount
+            else Decimal(0)
         )
+        shipped = item.quantity_shipped if charge.kind == "ITEM" else 0
         lines = [
             _PlannedLine(
                 product,
                 name,
                 quantity,
-                unit if quantity else Decimal(0),
+                unit,
                 charge.kind,
                 item.item_ref,
                 tax_key,
-                shipped=item.quantity_shipped if charge.kind == "ITEM" else 0,
+                shipped=shipped,
             )
         ]
-        remainder = amount - unit * quantity if quantity else amount
+        remainder = amount - unit * quantity
         if remainder:
             lines.append(
                 _PlannedLine(
@@ -722,4 +814,37 @@ class _LineBuilder:
                     tax_key,
                 )
             )
-        return lines + extra
+        if discount:
+            lines.append(
+                _PlannedLine(
+                    self.charge_products["DISCOUNT"],
+                    f"{names['DISCOUNT']}: {name}",
+                    1,
+                    discount,
+                    "DISCOUNT",
+                    item.item_ref,
+                    tax_key,
+                )
+            )
+        missing = tax
+        if rate is not None:
+            missing -= sum(
+                (
+                    tax_of(line.price_unit * line.quantity, rate, included, digits)
+                    for line in lines
+                ),
+                Decimal(0),
+            )
+        if missing and not included:
+            # The tax comes on top of the amount: book what Odoo's rate misses.
+            lines.append(
+                _PlannedLine(
+                    self.charge_products["TAX"],
+                    f"{names['TAX']}: {name}",
+                    1,
+                    missing,
+                    "TAX",
+                    item.item_ref,
+                )
+            )
+        return lines

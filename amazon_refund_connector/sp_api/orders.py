@@ -40,11 +40,16 @@ class MalformedOrder(ValueError):
 
 @dataclass
 class Charge:
-    """One charge of an item: its amount and the tax Amazon put on it."""
+    """One charge of an item, with the promotion Amazon took off it.
+
+    Amazon taxes the charge after the promotion: ``tax`` is the tax on
+    ``amount + discount`` (``discount`` is zero or negative).
+    """
 
     kind: str
     amount: Decimal
     tax: Decimal = Decimal(0)
+    discount: Decimal = Decimal(0)
 
 
 @dataclass
@@ -186,8 +191,14 @@ def _tax_breakdown(breakdown, amount, item_ref, currency, tax_by_kind):
 
 
 def _item_breakdowns(proceeds, item_ref, currency):
-    """``(amounts by charge kind, tax by charge kind)`` of an item's proceeds."""
-    amounts, tax_by_kind = {}, {}
+    """``(amounts, discounts, taxes)`` by charge kind of an item's proceeds.
+
+    A DISCOUNT breakdown reduces the charges its details name (the item
+    when it names none). Only when the TAX details name DISCOUNT does Amazon
+    tax the promotion apart: it then stays a charge of its own.
+    """
+    amounts, discounts, taxes = {}, {}, {}
+    promotions = []
     for breakdown in proceeds.get("breakdowns") or []:
         if not isinstance(breakdown, dict):
             raise MalformedOrder(
@@ -198,12 +209,28 @@ def _item_breakdowns(proceeds, item_ref, currency):
             breakdown.get("subtotal"), f"Item {item_ref} {kind} amount", currency
         )
         if kind == "TAX":
-            _tax_breakdown(breakdown, amount, item_ref, currency, tax_by_kind)
+            _tax_breakdown(breakdown, amount, item_ref, currency, taxes)
+        elif kind == "DISCOUNT":
+            promotions.append((breakdown, amount))
         else:
             _add(amounts, kind if kind in CHARGE_KINDS else "OTHER", amount)
-    for kind in tax_by_kind:
+    for breakdown, amount in promotions:
+        if "DISCOUNT" in taxes:
+            _add(amounts, "DISCOUNT", amount)
+            continue
+        allocated = Decimal(0)
+        for detail in breakdown.get("detailedBreakdowns") or []:
+            detail = detail if isinstance(detail, dict) else {}
+            part, _ = parse_money(
+                detail.get("value"), f"Item {item_ref} promotion detail", currency
+            )
+            _add(discounts, detail.get("subtype") or "ITEM", part)
+            allocated += part
+        if allocated != amount:
+            _add(discounts, "ITEM", amount - allocated)
+    for kind in list(taxes) + list(discounts):
         amounts.setdefault(kind, Decimal(0))
-    return amounts, tax_by_kind
+    return amounts, discounts, taxes
 
 
 def _item_quantities(raw, item_ref):
@@ -212,7 +239,9 @@ def _item_quantities(raw, item_ref):
         raise MalformedOrder(
             f"Item {item_ref}: quantityOrdered {quantity!r} is not a whole number."
         )
-    shipped = (raw.get("fulfillment") or {}).get("quantityFulfilled") or 0
+    shipped = (raw.get("fulfillment") or {}).get("quantityFulfilled")
+    if shipped is None:
+        return quantity, None  # the order's status decides, see _parse_order
     if not isinstance(shipped, int) or isinstance(shipped, bool) or shipped < 0:
         raise MalformedOrder(
             f"Item {item_ref}: quantityFulfilled {shipped!r} is not a whole number."
@@ -224,14 +253,14 @@ def _item_quantities(raw, item_ref):
     return quantity, shipped
 
 
-def _set_total(item, proceeds, amounts, tax_by_kind, currency):
+def _set_total(item, proceeds, amounts, tax_by_kind, currency, discounts):
     """Set the item's total, and whether its amounts include the tax.
 
     Amazon's ``proceedsTotal`` decides: it equals the charges alone where
     prices include the tax, and the charges plus the tax elsewhere.
     """
     total_tax = sum(tax_by_kind.values(), Decimal(0))
-    charges = sum(amounts.values(), Decimal(0))
+    charges = sum(amounts.values(), Decimal(0)) + sum(discounts.values(), Decimal(0))
     if not proceeds.get("proceedsTotal"):
         item.total = charges if item.tax_included else charges + total_tax
         return
@@ -272,7 +301,7 @@ def _parse_item(raw, currency, tax_included_default, cancelled):
         tax_included=tax_included_default,
     )
     proceeds = raw.get("proceeds") or {}
-    amounts, tax_by_kind = _item_breakdowns(proceeds, item_ref, currency)
+    amounts, discounts, tax_by_kind = _item_breakdowns(proceeds, item_ref, currency)
     if "ITEM" not in amounts and not cancelled:
         price = (product.get("price") or {}).get("unitPrice")
         if not price:
@@ -282,9 +311,14 @@ def _parse_item(raw, currency, tax_included_default, cancelled):
             )
         unit, _ = parse_money(price, f"Item {item_ref} unit price", currency)
         amounts["ITEM"] = unit * quantity
-    _set_total(item, proceeds, amounts, tax_by_kind, currency)
+    _set_total(item, proceeds, amounts, tax_by_kind, currency, discounts)
     item.charges = [
-        Charge(kind, amounts[kind], tax_by_kind.get(kind, Decimal(0)))
+        Charge(
+            kind,
+            amounts[kind],
+            tax_by_kind.get(kind, Decimal(0)),
+            discounts.get(kind, Decimal(0)),
+        )
         for kind in CHARGE_KINDS
         if kind in amounts
     ]
@@ -319,6 +353,8 @@ def _parse_order(raw, order_ref, tax_included_default):
     items_raw = raw.get("orderItems")
     if not isinstance(items_raw, list) or not items_raw:
         raise MalformedOrder("it has no orderItems.")
+    # A cancelled order may come without any amount (proceeds and prices are
+    # optional): its currency is then the marketplace's, set by the caller.
     currency = _order_currency(raw)
     cancelled = status == "CANCELLED"
     if not currency and not cancelled:
@@ -327,6 +363,10 @@ def _parse_order(raw, order_ref, tax_included_default):
         _parse_item(item, currency, tax_included_default, cancelled)
         for item in items_raw
     ]
+    for item in items:
+        if item.quantity_shipped is None:
+            # quantityFulfilled is optional: a shipped order shipped it all.
+            item.quantity_shipped = item.quantity if status == "SHIPPED" else 0
     refs = [i.item_ref for i in items]
     if len(set(refs)) != len(refs):
         raise MalformedOrder("two items share one orderItemId.")

@@ -92,9 +92,14 @@ class TestFbaStock(OrderSyncCase):
             [("sale_id", "in", fba_sales.ids), ("state", "not in", ("done", "cancel"))]
         )
         self.assertFalse(todo)
-        for sale in fba_sales.filtered(lambda s: s.amazon_status == "CANCELLED"):
+        cancelled = fba_sales.filtered(lambda s: s.amazon_status == "CANCELLED")
+        self.assertTrue(cancelled)
+        for sale in cancelled:
+            self.assertFalse(sale.picking_ids.move_ids)
             self.assertFalse(
-                sale.picking_ids.move_ids.filtered(lambda m: m.state == "done")
+                self.env["stock.move"].search(
+                    [("sale_line_id", "in", sale.order_line.ids)]
+                )
             )
             self.assertEqual(sale.state, "cancel")
         # FBM orders wait in the ordinary warehouse.
@@ -369,6 +374,17 @@ class TestFbaStockSecondAccount(OrderSyncCase):
         )
         self.assertTrue(uk_moves)
         self.assertEqual(uk_moves.location_id, own)
+        # Stock follows: the split account's location went down by its
+        # shipments only.
+        for product in uk_moves.product_id.filtered("is_storable"):
+            shipped = sum(
+                uk_moves.filtered(lambda m, p=product: m.product_id == p).mapped(
+                    "quantity"
+                )
+            )
+            self.assertEqual(
+                product.with_context(location=own.id).qty_available, -shipped
+            )
         eu_moves = self._amazon_orders().picking_ids.move_ids.filtered(
             lambda m: m.state == "done"
         )
@@ -390,3 +406,118 @@ class TestFbaStockSecondAccount(OrderSyncCase):
         self.assertEqual(
             account.fba_location_id, other.amazon_fba_warehouse_id.lot_stock_id
         )
+
+
+class TestFbaStockShapes(OrderSyncCase):
+    seed = 25
+    seed_count = 40
+
+    def _fba_shipped_ref(self, index=0):
+        return [
+            o["orderId"]
+            for o in self.orders
+            if o["fulfillment"]["fulfilledBy"] == "AMAZON"
+            and o["fulfillment"]["fulfillmentStatus"] == "SHIPPED"
+            and all(
+                i["product"]["sellerSku"] not in self.unmapped for i in o["orderItems"]
+            )
+        ][index]
+
+    def test_shipped_items_without_fulfilled_quantity(self):
+        ref = self._fba_shipped_ref()
+
+        def strip(order):
+            for item in order["orderItems"]:
+                item.pop("fulfillment", None)
+
+        self.sandbox.corrupt_order(ref, strip, seller_id=self.seller["seller_id"])
+        self._sync()
+        sale = self.SaleOrder.search([("amazon_order_ref", "=", ref)])
+        moves = sale.picking_ids.move_ids
+        self.assertTrue(moves)
+        self.assertEqual(set(moves.mapped("state")), {"done"})
+        items = self.sandbox.get_order_data(ref, seller_id=self.seller["seller_id"])
+        self.assertEqual(
+            sum(moves.mapped("quantity")),
+            sum(i["quantityOrdered"] for i in items["orderItems"]),
+        )
+
+    def test_fba_location_in_the_fbm_warehouse_is_refused(self):
+        warehouse = self.env["stock.warehouse"].search(
+            [("company_id", "=", self.env.company.id)], order="id", limit=1
+        )
+        self.account.fba_location_id = self.env["stock.location"].create(
+            {
+                "name": "Amazon shelf",
+                "usage": "internal",
+                "location_id": warehouse.lot_stock_id.id,
+            }
+        )
+        result = self._sync()
+        ref = self._fba_shipped_ref()
+        self.assertIn("merchant-fulfilled orders ship from", result.failures[ref][1])
+        self.assertFalse(self.SaleOrder.search([("amazon_order_ref", "=", ref)]))
+
+    def test_failed_delivery_is_completed_by_a_later_sync(self):
+        ref = self._fba_shipped_ref(1)
+        raw = self.sandbox.get_order_data(ref, seller_id=self.seller["seller_id"])
+        skus = {i["product"]["sellerSku"] for i in raw["orderItems"]}
+        tracked = self.products.filtered(lambda p: p.default_code in skus)
+        tracked.tracking = "lot"
+        self._sync()
+        sale = self.SaleOrder.search([("amazon_order_ref", "=", ref)])
+        self.assertEqual(sale.state, "sale")
+        self.assertIn("could not be booked", sale.amazon_issue)
+        self.assertNotEqual(set(sale.picking_ids.mapped("state")), {"done"})
+        # The products are fixed; Amazon touches the order again.
+        tracked.tracking = "none"
+        self.sandbox.update_order(
+            ref, seller_id=self.seller["seller_id"], programs=["PRIME"]
+        )
+        self._sync()
+        self.assertEqual(set(sale.picking_ids.mapped("state")), {"done"})
+        self.assertEqual(
+            sale.picking_ids.move_ids.location_id, self.account.fba_location_id
+        )
+
+    def test_second_company_books_at_its_own_location(self):
+        other = self.env["res.company"].create(
+            {
+                "name": "Amazon Seller B",
+                "currency_id": self.env.company.currency_id.id,
+                "country_id": self.env.ref("base.de").id,
+            }
+        )
+        self.env["res.currency.rate"].create(
+            [
+                {
+                    "currency_id": self.env.ref(f"base.{code}").id,
+                    "company_id": other.id,
+                    "rate": 0.9,
+                    "name": "2000-01-01",
+                }
+                for code in ("EUR", "GBP")
+            ]
+        )
+        seller = self._add_seller()
+        self.sandbox.seed_orders(26, 30, seller_id=seller["seller_id"])
+        account = self.env["amazon.account"].create(
+            self._account_vals(
+                seller,
+                name="B",
+                company_id=other.id,
+                marketplace_ids=self.account.marketplace_ids.ids,
+            )
+        )
+        self.env["product.product"].search([("default_code", "!=", False)]).write(
+            {"company_id": False}
+        )
+        self._sync(account)
+        sales = self._amazon_orders(account)
+        self.assertTrue(sales)
+        self.assertEqual(sales.company_id, other)
+        done = sales.picking_ids.move_ids.filtered(lambda m: m.state == "done")
+        self.assertTrue(done)
+        self.assertEqual(done.location_id, other.amazon_fba_warehouse_id.lot_stock_id)
+        self.assertEqual(done.company_id, other)
+        self.assertEqual(sales.partner_id.company_id, other)

@@ -53,3 +53,18 @@ class TestJobs(AmazonSandboxCase):
         )
         self.assertTrue(function.allow_commit)
         self.assertEqual(function.channel_id.complete_name, "root.amazon")
+
+    def test_account_shows_why_its_job_waits_or_failed(self):
+        self.assertFalse(self.account.job_message)
+        job = self.account._enqueue_order_sync()
+        record = job.db_record()
+        # As the job runner does with a RetryableJobError.
+        record.write(
+            {"retry": 1, "result": "Amazon throttled searchOrders; retry in 180.0 s."}
+        )
+        self.account.invalidate_recordset(["job_message"])
+        self.assertIn("retry in 180.0 s", self.account.job_message)
+        self.assertIn("attempt 2", self.account.job_message)
+        record.write({"state": "failed", "exc_message": "Max. retries (5) reached"})
+        self.account.invalidate_recordset(["job_message"])
+        self.assertIn("failed: Max. retries (5) reached", self.account.job_message)

@@ -4,6 +4,7 @@ from decimal import Decimal
 from psycopg2 import IntegrityError
 
 from odoo import fields
+from odoo.tests import new_test_user
 from odoo.tools import mute_logger
 
 from odoo.addons.queue_job.exception import RetryableJobError
@@ -100,7 +101,10 @@ class OrderSyncCase(AmazonSandboxCase):
         }
 
 
-class TestOrderSync(OrderSyncCase):
+class TestOrderSyncSeveralHundred(OrderSyncCase):
+    seed = 10
+    seed_count = 300
+
     def test_sync_twice_gives_one_complete_order_each(self):
         result = self._sync()
         self.assertFalse(result.failures, result.failures)
@@ -165,6 +169,18 @@ class TestOrderSync(OrderSyncCase):
                 f"{sale.amazon_order_ref} needed a tax or rounding line",
             )
 
+        # Taxes are the marketplaces' real rates, not rates made up from
+        # rounded amounts.
+        rates = {}
+        for line in sales.order_line.filtered("tax_id"):
+            country = line.order_id.amazon_marketplace_id.country_id.code
+            rates.setdefault(country, set()).update(line.tax_id.mapped("amount"))
+        self.assertLessEqual(rates.get("DE", set()), {19.0, 7.0})
+        self.assertLessEqual(rates.get("FR", set()), {20.0, 10.0, 5.5, 2.1})
+        self.assertLessEqual(rates.get("GB", set()), {20.0, 5.0})
+
+
+class TestOrderSync(OrderSyncCase):
     def test_lines_follow_amazon_charges(self):
         self._sync()
         sales = self._amazon_orders()
@@ -306,8 +322,11 @@ class TestOrderSyncWizards(OrderSyncCase):
         wizard = self.env["amazon.order.recover"].create(
             {"account_id": self.account.id, "order_ref": "999-9999999-9999999"}
         )
-        with self.assertRaisesRegex(Exception, "found nothing"):
-            wizard.action_recover()
+        action = wizard.action_recover()
+        self.assertEqual(action["tag"], "display_notification")
+        self.assertIn("found nothing", action["params"]["message"])
+        # The message stays on the account.
+        self.assertIn("found nothing", self.account.last_error)
 
     def test_import_wizard_lists_what_it_imported(self):
         cursor = fields.Datetime.now() - timedelta(days=1)
@@ -360,7 +379,11 @@ class TestOrderSyncWizards(OrderSyncCase):
         self.assertNotIn(manual, accounts)
         job = next(j for j in trap.enqueued_jobs if j.recordset == self.account)
         self.assertEqual(job.channel, "root.amazon")
-        job.perform()
+        self.assertEqual(job.method_name, "_job_sync_orders")
+        # queue_job runs a job allowed to commit in a transaction of its own,
+        # which cannot see this test's data: run the job's method here.
+        self.assertTrue(job.job_config.allow_commit)
+        self.account._job_sync_orders()
         self.assertEqual(
             set(self._amazon_orders().mapped("amazon_order_ref")), self._expected_refs()
         )
@@ -544,3 +567,108 @@ class TestOrderSyncBadInput(OrderSyncCase):
             self.account._job_sync_orders()
         self.assertIn("unreadable", str(caught.exception))
         self.assertFalse(self._amazon_orders())
+
+
+class TestOrderSyncShapes(OrderSyncCase):
+    seed = 15
+    seed_count = 50
+
+    def test_cancelled_order_without_amounts(self):
+        ref = next(
+            o["orderId"]
+            for o in self.orders
+            if o["fulfillment"]["fulfillmentStatus"] == "CANCELLED"
+        )
+
+        def strip(order):
+            order.pop("proceeds", None)
+            for item in order["orderItems"]:
+                item.pop("proceeds", None)
+                item["product"].pop("price", None)
+
+        self.sandbox.corrupt_order(ref, strip, seller_id=self.seller["seller_id"])
+        result = self._sync()
+        self.assertFalse(result.failures)
+        sale = self.SaleOrder.search([("amazon_order_ref", "=", ref)])
+        self.assertEqual(sale.state, "cancel")
+        self.assertEqual(sale.currency_id, sale.amazon_marketplace_id.currency_id)
+        self.assertTrue(self.account.last_order_sync)
+
+    def test_amazon_user_can_sync(self):
+        user = new_test_user(
+            self.env,
+            login="amazon_sync_user",
+            groups="amazon_refund_connector.group_amazon_user",
+        )
+        action = self.account.with_user(user).action_sync_orders()
+        self.assertEqual(action["params"]["type"], "success", action["params"])
+        self.assertEqual(
+            set(self._amazon_orders().mapped("amazon_order_ref")), self._expected_refs()
+        )
+        fba = self._amazon_orders().filtered(
+            lambda s: s.amazon_channel == "FBA" and s.amazon_status == "SHIPPED"
+        )
+        self.assertEqual(set(fba.picking_ids.mapped("state")), {"done"})
+
+    def test_offer_for_one_marketplace_keeps_reference_elsewhere(self):
+        sku = self.skus[0]
+        if sku in self.unmapped:
+            sku = next(s for s in self.skus if s not in self.unmapped)
+        france = self.env["amazon.marketplace"].search(
+            [("marketplace_ref", "=", "A13V1IB3VIYZZH")]
+        )
+        special = self.env["product.product"].create({"name": "French edition"})
+        self.env["amazon.offer"].create(
+            {
+                "account_id": self.account.id,
+                "marketplace_id": france.id,
+                "sku": sku,
+                "product_id": special.id,
+            }
+        )
+        self._sync()
+        lines = self._amazon_orders().order_line.filtered(
+            lambda line: line.name.startswith(f"[{sku}]")
+        )
+        self.assertTrue(lines)
+        for line in lines:
+            expected = (
+                special
+                if line.order_id.amazon_marketplace_id == france
+                else self.products.filtered(lambda p: p.default_code == sku)
+            )
+            self.assertEqual(line.product_id, expected)
+
+    def test_buyers_stay_with_their_company(self):
+        self._sync()
+        customers = self._amazon_orders().partner_id
+        self.assertEqual(customers.company_id, self.env.company)
+        other = self.env["res.company"].create(
+            {
+                "name": "Second seller company",
+                "currency_id": self.env.company.currency_id.id,
+            }
+        )
+        self.env["res.currency.rate"].create(
+            [
+                {
+                    "currency_id": self.env.ref(f"base.{code}").id,
+                    "company_id": other.id,
+                    "rate": 0.9,
+                    "name": "2000-01-01",
+                }
+                for code in ("EUR", "GBP")
+            ]
+        )
+        account = self.env["amazon.account"].create(
+            self._account_vals(
+                self.seller,
+                name="Same seller, other company",
+                company_id=other.id,
+                marketplace_ids=self.account.marketplace_ids.ids,
+            )
+        )
+        self._sync(account)
+        theirs = self._amazon_orders(account).partner_id
+        self.assertEqual(theirs.company_id, other)
+        self.assertFalse(theirs & customers)

@@ -1,5 +1,7 @@
+from markupsafe import Markup
+
 from odoo import api, fields, models
-from odoo.exceptions import UserError, ValidationError
+from odoo.exceptions import ValidationError
 
 from ..sp_api import AmazonError, AmazonThrottled
 
@@ -22,18 +24,23 @@ class AmazonOrderWizardMixin(models.AbstractModel):
         return self.env["amazon.account"].search([], limit=1).id
 
     def _run(self, work):
-        """Run ``work(client)`` for the account; Amazon errors in plain words."""
+        """Run ``work(client)`` for the account.
+
+        Returns ``(result, None)``, or ``(None, notification)`` when Amazon
+        refused: the error stays on the account (a raised error would undo
+        that) and the notification says it in plain words.
+        """
         account = self.account_id
         client = None
         try:
             client = account._get_client(interactive=True)
-            return work(client)
+            return work(client), None
         except AmazonThrottled as error:
-            raise UserError(account._amazon_error_message(error)) from None
+            message = account._amazon_error_message(error)
+            return None, account._notify(self._description, message, "warning")
         except AmazonError as error:
-            raise UserError(
-                account._record_amazon_error(error, self._description)
-            ) from None
+            message = account._record_amazon_error(error, self._description)
+            return None, account._notify(self._description, message, "danger")
         finally:
             if client:
                 client.close()
@@ -54,7 +61,8 @@ class AmazonOrderWizardMixin(models.AbstractModel):
     def _result_help(self, result):
         lines = [self.account_id._sync_summary(result)]
         lines += [message for _time, message in result.failures.values()]
-        return "".join(f"<p>{line}</p>" for line in lines)
+        # Amazon's values appear in the messages: escape them.
+        return Markup("").join(Markup("<p>%s</p>") % line for line in lines)
 
 
 class AmazonOrderImport(models.TransientModel):
@@ -80,9 +88,11 @@ class AmazonOrderImport(models.TransientModel):
 
     def action_import(self):
         self.ensure_one()
-        result = self._run(
+        result, refused = self._run(
             lambda client: self.account_id._import_orders_since(client, self.days)
         )
+        if refused:
+            return refused
         return self._open_orders(
             result, self.env._("Amazon orders of the last %s days", self.days)
         )

@@ -1,5 +1,4 @@
 from odoo import fields, models
-from odoo.exceptions import UserError
 
 
 class AmazonOrderRecover(models.TransientModel):
@@ -16,20 +15,21 @@ class AmazonOrderRecover(models.TransientModel):
 
     def action_recover(self):
         self.ensure_one()
-        result = self._run(
-            lambda client: self.account_id._recover_order(client, self.order_ref)
+        account = self.account_id
+        result, refused = self._run(
+            lambda client: account._recover_order(client, self.order_ref)
         )
+        if refused:
+            return refused
         if not result.order_ids:
             reasons = [message for _time, message in result.failures.values()]
-            raise UserError(
-                "\n".join(reasons)
-                or self.env._(
-                    "Order %s is not imported: its Amazon status is not one the "
-                    "connector imports (FBA: shipped or cancelled; FBM: unshipped, "
-                    "partially shipped, shipped or cancelled).",
-                    self.order_ref,
-                )
+            message = "\n".join(reasons) or self.env._(
+                "Order %s is not imported: its Amazon status is not one the "
+                "connector imports (FBA: shipped or cancelled; FBM: unshipped, "
+                "partially shipped, shipped or cancelled).",
+                self.order_ref,
             )
+            return account._notify(self._description, message, "warning")
         action = self._open_orders(result, self.env._("Recovered Amazon order"))
         if len(result.order_ids) == 1:
             action.update(
