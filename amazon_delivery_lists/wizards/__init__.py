@@ -1,0 +1,1 @@
+from . import delivery_goodwill_wizard
