@@ -17,6 +17,14 @@ class ResPartner(models.Model):
         "so that synchronising orders again never creates them twice.",
     )
 
+    def _amazon_buyers_removed(self):
+        """These partners without Amazon buyers, who must get no Odoo e-mail.
+
+        Amazon forbids contacting buyers outside its messaging service, and
+        their addresses are Amazon's relays.
+        """
+        return self.filtered(lambda p: not p.amazon_key)
+
     def init(self):
         # One buyer, one address per company: a second sync (or another
         # worker) finds them instead of creating them again.
@@ -112,8 +120,12 @@ class ResPartner(models.Model):
         address_vals = {}
         for order in orders:
             key = address_keys.get(order.order_ref)
+            parent = by_key[customer_keys[order.order_ref]]
+            if key and parent._amazon_lives_at(order.address, geo):
+                # Most buyers have the goods sent to their own address.
+                address_keys[order.order_ref] = parent.amazon_key
+                continue
             if key and key not in by_key and key not in address_vals:
-                parent = by_key[customer_keys[order.order_ref]]
                 address_vals[key] = dict(
                     self._amazon_address_vals(order.address, geo),
                     amazon_key=key,
@@ -132,6 +144,24 @@ class ResPartner(models.Model):
             delivery = by_key.get(address_keys.get(order.order_ref), customer)
             result[order.order_ref] = (customer, delivery)
         return result
+
+    def _amazon_lives_at(self, address, geo):
+        """Whether this partner's own address is ``address``."""
+        self.ensure_one()
+        vals = self._amazon_address_vals(address, geo)
+        return all(
+            _norm(vals[name])
+            == _norm(self[name].id if name.endswith("_id") else self[name])
+            for name in (
+                "name",
+                "street",
+                "street2",
+                "city",
+                "zip",
+                "state_id",
+                "country_id",
+            )
+        )
 
     @api.model
     def _amazon_geo(self, orders):

@@ -119,13 +119,11 @@ class SaleOrder(models.Model):
         return values
 
     def message_subscribe(self, partner_ids=None, subtype_ids=None):
-        # Amazon forbids contacting buyers outside its messaging service:
-        # never make an Amazon buyer a follower who would get Odoo's e-mails.
-        if partner_ids and any(self.mapped("amazon_order_ref")):
-            amazon_buyers = (
-                self.env["res.partner"].browse(partner_ids).filtered("amazon_key")
+        # Never make an Amazon buyer a follower who would get Odoo's e-mails.
+        if partner_ids:
+            partner_ids = (
+                self.env["res.partner"].browse(partner_ids)._amazon_buyers_removed().ids
             )
-            partner_ids = [p for p in partner_ids if p not in amazon_buyers.ids]
         return super().message_subscribe(partner_ids, subtype_ids)
 
     # -- import -------------------------------------------------------------

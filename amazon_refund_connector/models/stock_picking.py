@@ -8,6 +8,14 @@ _logger = logging.getLogger(__name__)
 class StockPicking(models.Model):
     _inherit = "stock.picking"
 
+    def message_subscribe(self, partner_ids=None, subtype_ids=None):
+        # A delivery subscribes its partner: never an Amazon buyer.
+        if partner_ids:
+            partner_ids = (
+                self.env["res.partner"].browse(partner_ids)._amazon_buyers_removed().ids
+            )
+        return super().message_subscribe(partner_ids, subtype_ids)
+
     def _amazon_fba_done(self, location, shipped):
         """Book what Amazon shipped: done from ``location``, at once.
 

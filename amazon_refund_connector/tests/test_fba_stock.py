@@ -488,17 +488,7 @@ class TestFbaStockShapes(OrderSyncCase):
                 "country_id": self.env.ref("base.de").id,
             }
         )
-        self.env["res.currency.rate"].create(
-            [
-                {
-                    "currency_id": self.env.ref(f"base.{code}").id,
-                    "company_id": other.id,
-                    "rate": 0.9,
-                    "name": "2000-01-01",
-                }
-                for code in ("EUR", "GBP")
-            ]
-        )
+        self._add_rates(["EUR", "GBP"], other)
         seller = self._add_seller()
         self.sandbox.seed_orders(26, 30, seller_id=seller["seller_id"])
         account = self.env["amazon.account"].create(

@@ -59,8 +59,8 @@ class OrderSyncCase(AmazonSandboxCase):
         cls.SaleOrder = cls.env["sale.order"]
 
     @classmethod
-    def _add_rates(cls, codes):
-        company = cls.env.company
+    def _add_rates(cls, codes, company=None):
+        company = company or cls.env.company
         for code in codes:
             currency = (
                 cls.env["res.currency"]
@@ -293,8 +293,20 @@ class TestOrderSync(OrderSyncCase):
 
     def test_amazon_buyers_are_not_followers(self):
         self._sync()
-        sale = self._amazon_orders().filtered(lambda s: s.state == "sale")[:1]
-        self.assertNotIn(sale.partner_id, sale.message_partner_ids)
+        sales = self._amazon_orders().filtered(lambda s: s.state == "sale")
+        buyers = sales.partner_id | sales.partner_shipping_id
+        self.assertFalse(sales.message_partner_ids & buyers)
+        self.assertTrue(sales.picking_ids)
+        self.assertFalse(sales.picking_ids.message_partner_ids & buyers)
+
+    def test_own_address_is_not_copied_as_delivery_address(self):
+        self._sync()
+        sales = self._amazon_orders()
+        own = sales.filtered(lambda s: s.partner_shipping_id == s.partner_id)
+        self.assertTrue(own)
+        for sale in sales - own:
+            self.assertEqual(sale.partner_shipping_id.parent_id, sale.partner_id)
+            self.assertEqual(sale.partner_shipping_id.type, "delivery")
 
 
 class TestOrderSyncWizards(OrderSyncCase):
@@ -649,17 +661,7 @@ class TestOrderSyncShapes(OrderSyncCase):
                 "currency_id": self.env.company.currency_id.id,
             }
         )
-        self.env["res.currency.rate"].create(
-            [
-                {
-                    "currency_id": self.env.ref(f"base.{code}").id,
-                    "company_id": other.id,
-                    "rate": 0.9,
-                    "name": "2000-01-01",
-                }
-                for code in ("EUR", "GBP")
-            ]
-        )
+        self._add_rates(["EUR", "GBP"], other)
         account = self.env["amazon.account"].create(
             self._account_vals(
                 self.seller,
