@@ -142,6 +142,36 @@ def test_tax_details_that_do_not_add_up_stay_on_the_item():
     assert line.charge("SHIPPING").amount == Decimal(0)
 
 
+def test_promotion_reduces_the_charge_it_names():
+    raw = order(
+        [
+            item(
+                [
+                    breakdown("ITEM", "10.99"),
+                    breakdown("SHIPPING", "3.00"),
+                    {
+                        "type": "DISCOUNT",
+                        "subtotal": money("-2.65"),
+                        "detailedBreakdowns": [
+                            {"subtype": "ITEM", "value": money("-1.65")},
+                            {"subtype": "SHIPPING", "value": money("-1.00")},
+                        ],
+                    },
+                    breakdown("TAX", "1.81", [("ITEM", "1.49"), ("SHIPPING", "0.32")]),
+                ],
+                total="11.34",
+            ),
+        ]
+    )
+    line = parser.parse_order(raw).items[0]
+    assert [c.kind for c in line.charges] == ["ITEM", "SHIPPING"]
+    assert line.charge("ITEM").discount == Decimal("-1.65")
+    assert line.charge("SHIPPING").discount == Decimal("-1.00")
+    # Amazon's tax is on the discounted amounts: 19 % of 9.34 and of 2.00.
+    assert line.charge("ITEM").tax == Decimal("1.49")
+    assert line.tax_included is True
+
+
 def test_delivery_tip_is_an_order_charge():
     raw = order(
         [item([breakdown("ITEM", "10.00")], total="10.00")],
@@ -253,7 +283,7 @@ def test_every_generated_order_parses_and_adds_up(seed):
         items_total = sum((i.total for i in parsed.items), parsed.delivery_tip)
         assert items_total == parsed.grand_total, raw["orderId"]
         for line in parsed.items:
-            charges = sum(c.amount for c in line.charges)
+            charges = sum(c.amount + c.discount for c in line.charges)
             taxes = sum(c.tax for c in line.charges)
             assert line.total == (charges if line.tax_included else charges + taxes)
 
