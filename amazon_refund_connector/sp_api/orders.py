@@ -174,20 +174,20 @@ def _add(totals, kind, amount):
     totals[kind] = totals.get(kind, Decimal(0)) + amount
 
 
-def _tax_breakdown(breakdown, amount, item_ref, currency, tax_by_kind):
-    """Split a TAX breakdown by the charge kinds its details name."""
-    details = breakdown.get("detailedBreakdowns") or []
+def _split_by_subtype(breakdown, amount, what, currency, totals):
+    """Add a breakdown's amount to ``totals`` by the kinds its details name.
+
+    What the details leave out (all of it when there are none, or when they
+    do not add up) goes to the item.
+    """
     detailed = Decimal(0)
-    for detail in details:
+    for detail in breakdown.get("detailedBreakdowns") or []:
         detail = detail if isinstance(detail, dict) else {}
-        sub_amount, _ = parse_money(
-            detail.get("value"), f"Item {item_ref} tax detail", currency
-        )
-        _add(tax_by_kind, detail.get("subtype") or "ITEM", sub_amount)
-        detailed += sub_amount
+        part, _ = parse_money(detail.get("value"), what, currency)
+        _add(totals, detail.get("subtype") or "ITEM", part)
+        detailed += part
     if detailed != amount:
-        # No detail, or details that do not add up: the rest is the item's.
-        _add(tax_by_kind, "ITEM", amount - detailed)
+        _add(totals, "ITEM", amount - detailed)
 
 
 def _item_breakdowns(proceeds, item_ref, currency):
@@ -209,7 +209,9 @@ def _item_breakdowns(proceeds, item_ref, currency):
             breakdown.get("subtotal"), f"Item {item_ref} {kind} amount", currency
         )
         if kind == "TAX":
-            _tax_breakdown(breakdown, amount, item_ref, currency, taxes)
+            _split_by_subtype(
+                breakdown, amount, f"Item {item_ref} tax detail", currency, taxes
+            )
         elif kind == "DISCOUNT":
             promotions.append((breakdown, amount))
         else:
@@ -218,16 +220,9 @@ def _item_breakdowns(proceeds, item_ref, currency):
         if "DISCOUNT" in taxes:
             _add(amounts, "DISCOUNT", amount)
             continue
-        allocated = Decimal(0)
-        for detail in breakdown.get("detailedBreakdowns") or []:
-            detail = detail if isinstance(detail, dict) else {}
-            part, _ = parse_money(
-                detail.get("value"), f"Item {item_ref} promotion detail", currency
-            )
-            _add(discounts, detail.get("subtype") or "ITEM", part)
-            allocated += part
-        if allocated != amount:
-            _add(discounts, "ITEM", amount - allocated)
+        _split_by_subtype(
+            breakdown, amount, f"Item {item_ref} promotion detail", currency, discounts
+        )
     for kind in list(taxes) + list(discounts):
         amounts.setdefault(kind, Decimal(0))
     return amounts, discounts, taxes
