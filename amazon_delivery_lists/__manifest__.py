@@ -26,4 +26,9 @@
     "demo": [
         "demo/delivery_demo.xml",
     ],
+    "assets": {
+        "web.assets_tests": [
+            "amazon_delivery_lists/static/tests/tours/*.js",
+        ],
+    },
 }

@@ -5,3 +5,4 @@ from . import test_delivery_notes
 from . import test_bad_input
 from . import test_constraints
 from . import test_security
+from . import test_ui
