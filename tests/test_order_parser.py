@@ -295,7 +295,34 @@ def test_cancelled_order_without_amounts_parses_without_currency():
     parsed = parser.parse_order(order([data], status="CANCELLED"))
     assert parsed.currency is None
     assert parsed.is_cancelled
-    assert parsed.items[0].charges == []
+    # Cancelled demand still counts: the item stays, at no price.
+    [charge] = parsed.items[0].charges
+    assert (charge.kind, charge.amount, charge.tax) == ("ITEM", 0, 0)
+    assert parsed.items[0].quantity == 1
+
+
+def test_cancelled_item_keeps_amazons_unit_price():
+    data = item([], qty=3, shipped=0)
+    del data["proceeds"]
+    data["product"]["price"] = {"unitPrice": money("12.50")}
+    parsed = parser.parse_order(order([data], status="CANCELLED"))
+    assert parsed.currency == EUR
+    [charge] = parsed.items[0].charges
+    assert (charge.kind, charge.amount) == ("ITEM", Decimal("37.50"))
+    assert parsed.items[0].quantity == 3
+    assert parsed.grand_total == Decimal("37.50")
+
+
+def test_unshipped_item_without_price_or_proceeds_is_malformed():
+    data = item([], qty=1, shipped=0)
+    del data["proceeds"]
+    data["product"]["price"] = {"unitPrice": money("1.00")}
+    priced = order([data], status="UNSHIPPED")
+    bare = copy.deepcopy(priced)
+    del bare["orderItems"][0]["product"]["price"]
+    bare["proceeds"] = {"grandTotal": money("1.00")}
+    with pytest.raises(parser.MalformedOrder, match="neither proceeds nor a unit"):
+        parser.parse_order(bare)
 
 
 def test_shipped_item_without_fulfilled_quantity_shipped_it_all():

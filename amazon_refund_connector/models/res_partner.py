@@ -134,7 +134,11 @@ class ResPartner(models.Model):
                     company_id=company.id,
                 )
         if address_vals:
-            for partner in self.sudo().create(list(address_vals.values())):
+            # create() empties company_name in the values it is given.
+            names = {key: vals["company_name"] for key, vals in address_vals.items()}
+            created = self.sudo().create(list(address_vals.values()))
+            created._amazon_set_company_names(names)
+            for partner in created:
                 by_key[partner.amazon_key] = partner
 
         by_key = {key: partner.with_env(self.env) for key, partner in by_key.items()}
@@ -145,15 +149,37 @@ class ResPartner(models.Model):
             result[order.order_ref] = (customer, delivery)
         return result
 
+    def _amazon_set_company_names(self, names_by_key):
+        """Give delivery contacts the business name Amazon gave their address.
+
+        Odoo empties ``company_name`` when it creates a contact with a
+        parent; a delivery contact of an individual buyer shows its own.
+        """
+        by_name = {}
+        for partner in self:
+            name = names_by_key.get(partner.amazon_key)
+            if name:
+                by_name.setdefault(name, self.browse())
+                by_name[name] |= partner
+        for name, partners in by_name.items():
+            partners.write({"company_name": name})
+
     def _amazon_lives_at(self, address, geo):
-        """Whether this partner's own address is ``address``."""
+        """Whether this partner's own address is ``address``.
+
+        A business name on the address must be the partner's too; an address
+        without one may still be the address of a buyer's business.
+        """
         self.ensure_one()
         vals = self._amazon_address_vals(address, geo)
+        if not vals["company_name"]:
+            del vals["company_name"]
         return all(
             _norm(vals[name])
             == _norm(self[name].id if name.endswith("_id") else self[name])
             for name in (
                 "name",
+                "company_name",
                 "street",
                 "street2",
                 "city",
@@ -161,6 +187,7 @@ class ResPartner(models.Model):
                 "state_id",
                 "country_id",
             )
+            if name in vals
         )
 
     @api.model
@@ -201,6 +228,7 @@ class ResPartner(models.Model):
             "state_id": state.id if state else False,
             "country_id": country.id if country else False,
             "phone": address.get("phone") or False,
+            "company_name": address.get("companyName") or False,
         }
 
     @api.model

@@ -273,6 +273,24 @@ def _set_total(item, proceeds, amounts, tax_by_kind, currency, discounts):
         )
 
 
+def _item_price(item, product, currency, cancelled):
+    """The item's charge from its unit price, when Amazon gave no proceeds.
+
+    A cancelled order keeps its items at the price Amazon shows (0 when it
+    shows none), so that cancelled demand is still counted.
+    """
+    price = (product.get("price") or {}).get("unitPrice")
+    if not price:
+        if cancelled:
+            return Decimal(0)
+        raise MalformedOrder(
+            f"Item {item.item_ref} ({item.sku or item.asin}) has neither proceeds "
+            "nor a unit price."
+        )
+    unit, _ = parse_money(price, f"Item {item.item_ref} unit price", currency)
+    return unit * item.quantity
+
+
 def _parse_item(raw, currency, tax_included_default, cancelled):
     if not isinstance(raw, dict):
         raise MalformedOrder("An order item is not an object.")
@@ -297,15 +315,8 @@ def _parse_item(raw, currency, tax_included_default, cancelled):
     )
     proceeds = raw.get("proceeds") or {}
     amounts, discounts, tax_by_kind = _item_breakdowns(proceeds, item_ref, currency)
-    if "ITEM" not in amounts and not cancelled:
-        price = (product.get("price") or {}).get("unitPrice")
-        if not price:
-            raise MalformedOrder(
-                f"Item {item_ref} ({item.sku or item.asin}) has neither proceeds "
-                "nor a unit price."
-            )
-        unit, _ = parse_money(price, f"Item {item_ref} unit price", currency)
-        amounts["ITEM"] = unit * quantity
+    if "ITEM" not in amounts:
+        amounts["ITEM"] = _item_price(item, product, currency, cancelled)
     _set_total(item, proceeds, amounts, tax_by_kind, currency, discounts)
     item.charges = [
         Charge(
