@@ -5,6 +5,7 @@ from . import delivery_subscription
 from . import delivery_skipped_issue
 from . import delivery_list
 from . import delivery_list_line
+from . import ir_actions_report
 from . import product_template
 from . import sale_order
 from . import sale_order_line

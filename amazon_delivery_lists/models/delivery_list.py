@@ -47,6 +47,11 @@ class DeliveryList(models.Model):
         help="The issue of a delivery or redelivery list. Subsequent delivery "
         "lists and delivery notes may hold several issues.",
     )
+    publication_name = fields.Char(
+        string="Publication name",
+        readonly=True,
+        help="The publication's name when the list was made.",
+    )
     company_id = fields.Many2one(
         related="publication_id.company_id", store=True, index=True
     )
@@ -105,10 +110,18 @@ class DeliveryList(models.Model):
     # -- building lists --------------------------------------------------------
 
     @api.model
+    def _with_document_lang(self, publication):
+        """``self`` in the language the lists of ``publication`` are written
+        in: its company's, whoever makes them (the nightly run or a user)."""
+        lang = publication.company_id.partner_id.lang
+        return self.with_context(lang=lang) if lang else self
+
+    @api.model
     def _prepare_list_vals(self, kind, publication, today, issue=None, **extra):
         return {
             "kind": kind,
             "publication_id": publication.id,
+            "publication_name": publication.name,
             "issue_id": issue.id if issue else False,
             "date": today,
             **extra,
@@ -120,8 +133,12 @@ class DeliveryList(models.Model):
         return {
             "subscription_id": subscription.id,
             "issue_id": issue.id,
+            "issue_number": issue.number,
+            "issue_name": issue.name,
+            "issue_date": issue.publication_date,
             "sale_order_id": subscription.sale_order_id.id,
             "product_id": subscription.product_id.id,
+            "product_name": subscription.product_id.display_name,
             "partner_id": address.id,
             "recipient_name": address.name or address.commercial_partner_id.name,
             "recipient_company": address.commercial_partner_id.name
@@ -132,6 +149,7 @@ class DeliveryList(models.Model):
             "zip": address.zip,
             "city": address.city,
             "state_name": address.state_id.name,
+            "country_name": address.country_id.name,
             "country_code": address.country_id.code,
             "quantity": subscription.quantity if quantity is None else quantity,
             "is_goodwill": goodwill,
@@ -140,9 +158,12 @@ class DeliveryList(models.Model):
     @api.model
     def _create_list(self, kind, publication, today, pairs, issue=None, **extra):
         """Create a list of ``pairs`` of (subscription, issue)."""
-        vals = self._prepare_list_vals(kind, publication, today, issue=issue, **extra)
+        document = self._with_document_lang(publication)
+        vals = document._prepare_list_vals(
+            kind, publication, today, issue=issue, **extra
+        )
         vals["line_ids"] = [
-            fields.Command.create(self._prepare_line_vals(subscription, line_issue))
+            fields.Command.create(document._prepare_line_vals(subscription, line_issue))
             for subscription, line_issue in pairs
         ]
         delivery_list = self.create(vals)
@@ -282,12 +303,11 @@ class DeliveryList(models.Model):
     def _generate_subsequent_list(self, publication, today):
         """List the past issues due to subscriptions that started in the past.
 
-        An issue is past once its redelivery list is made: who is due it and
-        on neither of its lists gets it on the subsequent delivery list.
+        Who is due a past issue (``delivery.publication._get_past_issues``,
+        the rule the "issues back" limit of a sale counts with) and is on
+        neither of its lists gets it on the subsequent delivery list.
         """
-        past_issues = self.search(
-            [("publication_id", "=", publication.id), ("kind", "=", "redelivery")]
-        ).issue_id
+        past_issues = publication._get_past_issues(today)
         if not past_issues:
             return self.browse()
         subscriptions = self.env["delivery.subscription"].search(
@@ -347,7 +367,8 @@ class DeliveryList(models.Model):
     def _create_goodwill_notes(self, subscription, issues, quantity, reason=False):
         """Delivery notes sending ``issues`` to the subscriber free of charge."""
         today = fields.Date.today()
-        vals = self._prepare_list_vals(
+        document = self._with_document_lang(subscription.publication_id)
+        vals = document._prepare_list_vals(
             "delivery_note",
             subscription.publication_id,
             today,
@@ -355,7 +376,9 @@ class DeliveryList(models.Model):
         )
         vals["line_ids"] = [
             fields.Command.create(
-                self._prepare_line_vals(subscription, issue, quantity, goodwill=True)
+                document._prepare_line_vals(
+                    subscription, issue, quantity, goodwill=True
+                )
             )
             for issue in issues.sorted("number")
         ]
@@ -387,6 +410,7 @@ class DeliveryList(models.Model):
             self.env._("City"),
             self.env._("State"),
             self.env._("Country"),
+            self.env._("Country code"),
             self.env._("Product"),
             self.env._("Quantity"),
             self.env._("Source order"),
@@ -395,14 +419,16 @@ class DeliveryList(models.Model):
         ]
 
     def _csv_row(self, line):
+        """The row of ``line``: what the list was made with, not today's
+        issue, product or address."""
         kinds = dict(self._fields["kind"]._description_selection(self.env))
         return [
             self.name,
             kinds[self.kind],
-            self.publication_id.name,
-            line.issue_id.number,
-            line.issue_id.name,
-            fields.Date.to_string(line.issue_id.publication_date),
+            self.publication_name or "",
+            line.issue_number,
+            line.issue_name or "",
+            fields.Date.to_string(line.issue_date) or "",
             line.recipient_name or "",
             line.recipient_company or "",
             line.street or "",
@@ -410,8 +436,9 @@ class DeliveryList(models.Model):
             line.zip or "",
             line.city or "",
             line.state_name or "",
+            line.country_name or "",
             line.country_code or "",
-            line.product_id.display_name or "",
+            line.product_name or "",
             line.quantity,
             line.sale_order_id.name or "",
             line.subscription_id.name,
@@ -423,7 +450,7 @@ class DeliveryList(models.Model):
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(self._csv_header())
-        for line in self.line_ids.sorted(lambda x: (x.issue_id.number, x.id)):
+        for line in self.line_ids.sorted(lambda x: (x.issue_number, x.id)):
             writer.writerow(self._csv_row(line))
         return buffer.getvalue().encode("utf-8-sig")
 
@@ -433,13 +460,13 @@ class DeliveryList(models.Model):
         report = self.env.ref("amazon_delivery_lists.action_report_delivery_slip")
         slips = []
         by_recipient = self.line_ids.grouped("partner_id")
-        for index, (partner, lines) in enumerate(
+        for index, (_partner, lines) in enumerate(
             sorted(by_recipient.items(), key=lambda item: item[0].id), start=1
         ):
             pdf, _report_type = self.env["ir.actions.report"]._render_qweb_pdf(
                 report, lines.ids
             )
-            name = _safe_filename(partner.name or lines[0].recipient_name)
+            name = _safe_filename(lines[0].recipient_name)
             slips.append((f"{index:03d}_{name}.pdf", pdf))
         return slips
 

@@ -18,11 +18,18 @@ class DeliveryListLine(models.Model):
     issue_id = fields.Many2one(
         "delivery.publication.issue", required=True, index=True, ondelete="restrict"
     )
-    issue_date = fields.Date(related="issue_id.publication_date", string="Issue date")
+    # What the list shows of the issue, the product and the recipient is kept
+    # as it was when the list was made: a list is a document.
+    issue_number = fields.Integer(string="Issue number")
+    issue_name = fields.Char(string="Issue name")
+    issue_date = fields.Date(
+        string="Issue date", help="The issue's publication date when the list was made."
+    )
     sale_order_id = fields.Many2one(
         "sale.order", string="Source order", index="btree_not_null"
     )
     product_id = fields.Many2one("product.product")
+    product_name = fields.Char(string="Product name")
     partner_id = fields.Many2one(
         "res.partner", string="Recipient contact", index="btree_not_null"
     )
@@ -33,7 +40,8 @@ class DeliveryListLine(models.Model):
     zip = fields.Char(string="ZIP")
     city = fields.Char()
     state_name = fields.Char(string="State")
-    country_code = fields.Char(string="Country")
+    country_name = fields.Char(string="Country")
+    country_code = fields.Char(string="Country code")
     quantity = fields.Float(digits="Product Unit of Measure", default=1.0)
     is_goodwill = fields.Boolean(
         string="Free of charge",

@@ -105,30 +105,51 @@ class DeliveryPublication(models.Model):
 
     # -- schedule ---------------------------------------------------------------
 
-    def _get_current_issue(self, on_date):
-        """The issue a purchase made on ``on_date`` starts with.
+    def _get_past_issues(self, on_date):
+        """The issues that are past on ``on_date``, sorted by number.
 
-        That is the first issue whose redelivery list is not due yet on that
-        day: when its delivery list is already made, the buyer goes on the
-        redelivery list.
+        An issue is past once its redelivery list is made, or once the day of
+        its redelivery list is over. This one rule places an issue in time
+        for everything: the issue a purchase starts with, how many issues back
+        a start lies, and which issues go on the subsequent delivery list
+        (those past issues that a subscriber is due and is on neither list
+        of). On the day of a redelivery list, the issue is current until the
+        night's run has made the list, and past from then on.
         """
         self.ensure_one()
-        upcoming = self.issue_ids.filtered(
-            lambda issue: issue.redelivery_list_date >= on_date
+        made = (
+            self.env["delivery.list"]
+            .search(
+                [
+                    ("publication_id", "=", self.id),
+                    ("kind", "=", "redelivery"),
+                    ("date", "<=", on_date),
+                ]
+            )
+            .issue_id
         )
+        overdue = self.issue_ids.filtered(
+            lambda issue: issue.redelivery_list_date < on_date
+        )
+        return (made | overdue).sorted("number")
+
+    def _get_current_issue(self, on_date):
+        """The issue a purchase made on ``on_date`` starts with: the first
+        issue that is not past on that day (see ``_get_past_issues``). When
+        its delivery list is already made, the buyer goes on its redelivery
+        list.
+        """
+        self.ensure_one()
+        upcoming = self.issue_ids - self._get_past_issues(on_date)
         return upcoming.sorted("number")[:1]
 
     def _count_issues_back(self, issue, on_date):
-        """How many issues before the current one ``issue`` lies."""
+        """How many issues in the past a subscription bought on ``on_date``
+        lies when it starts with ``issue``: the past issues from ``issue`` on,
+        which are the issues its subsequent delivery list sends."""
         self.ensure_one()
-        current = self._get_current_issue(on_date)
-        past = self.issue_ids.filtered(
-            lambda other: (
-                other.number >= issue.number
-                and (not current or other.number < current.number)
-            )
-        )
-        return len(past)
+        past = self._get_past_issues(on_date)
+        return len(past.filtered(lambda other: other.number >= issue.number))
 
     def _check_schedule(self, today):
         """Warn (once) when no issue is scheduled any more."""

@@ -33,6 +33,7 @@ class SaleOrderLine(models.Model):
 
     @api.depends("product_id")
     def _compute_delivery_start_issue_id(self):
+        current = {}
         for line in self:
             template = line.product_id.product_tmpl_id
             if not template.publication_kind or not template.publication_id:
@@ -43,11 +44,10 @@ class SaleOrderLine(models.Model):
             ):
                 line.delivery_start_issue_id = template.publication_issue_id
             else:
-                line.delivery_start_issue_id = (
-                    template.publication_id._get_current_issue(
-                        line._delivery_order_date()
-                    )
-                )
+                key = (template.publication_id, line._delivery_order_date())
+                if key not in current:
+                    current[key] = key[0]._get_current_issue(key[1])
+                line.delivery_start_issue_id = current[key]
 
     @api.constrains("delivery_start_issue_id", "product_id")
     def _check_delivery_start_issue_publication(self):

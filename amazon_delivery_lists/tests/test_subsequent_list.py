@@ -1,5 +1,7 @@
 from datetime import date
 
+from odoo.exceptions import UserError
+
 from .common import DeliveryListsCase
 
 
@@ -71,4 +73,94 @@ class TestSubsequentDeliveryList(DeliveryListsCase):
         )
         self.assertEqual(
             sorted(self.regular.line_ids.issue_id.mapped("number")), list(range(32, 44))
+        )
+
+
+class TestIssuesBackOnRedeliveryDay(DeliveryListsCase):
+    """12 August is the redelivery day of issue 33 (limit: two issues back).
+    Until the night's run has made its redelivery list, issue 33 is current;
+    from then on it is past, for the limit as for the subsequent list."""
+
+    def setUp(self):
+        super().setUp()
+        self._run_on("2025-08-07")
+        self.day = date(2025, 8, 12)
+
+    def _order_at(self, hour, name, start_issue=None, confirm=True):
+        with self.freeze("2025-08-12", hour):
+            return self._order(
+                self._create_partner(name), start_issue=start_issue, confirm=confirm
+            )
+
+    def _subsequent_numbers(self, subscription):
+        lines = self._lists("subsequent").line_ids.filtered(
+            lambda x: x.subscription_id == subscription
+        )
+        return sorted(lines.issue_id.mapped("number"))
+
+    def test_before_the_nights_run(self):
+        self.assertEqual(self.publication._get_current_issue(self.day), self.issues[33])
+        self.assertEqual(
+            self.publication._get_past_issues(self.day).mapped("number"), [31, 32]
+        )
+        self.assertEqual(
+            self.publication._count_issues_back(self.issues[31], self.day), 2
+        )
+        default = self._order_at("00:30:00", "Dana Default").delivery_subscription_ids
+        self.assertEqual(default.first_issue_id, self.issues[33])
+        # Two issues back: as far as the product allows.
+        earliest = self._order_at(
+            "00:30:00", "Erik Earliest", start_issue=self.issues[31]
+        ).delivery_subscription_ids
+        self.assertEqual(earliest.first_issue_id, self.issues[31])
+
+        self._run_on("2025-08-12")
+        redelivery = self._issue_list(33, "redelivery")
+        self.assertEqual(redelivery.line_ids.subscription_id, default | earliest)
+        # What the limit counted is what the subsequent list sends.
+        self.assertEqual(self._subsequent_numbers(earliest), [31, 32])
+        self.assertFalse(self._subsequent_numbers(default))
+        self.assertEqual(earliest.issues_delivered, 3)
+
+    def test_after_the_nights_run(self):
+        self._run_on("2025-08-12")
+        self.assertTrue(self._issue_list(33, "redelivery"))
+        self.assertEqual(self.publication._get_current_issue(self.day), self.issues[34])
+        self.assertEqual(
+            self.publication._get_past_issues(self.day).mapped("number"),
+            [31, 32, 33],
+        )
+        self.assertEqual(
+            self.publication._count_issues_back(self.issues[31], self.day), 3
+        )
+        # Issue 31 now lies three issues back: one more than the product allows.
+        refused = self._order_at(
+            "10:00:00", "Fritz Toofar", start_issue=self.issues[31], confirm=False
+        )
+        with (
+            self.freeze("2025-08-12", "10:00:00"),
+            self.assertRaises(UserError) as error,
+        ):
+            refused.action_confirm()
+        self.assertRegex(str(error.exception), r"3 issue\(s\) in the past.*at most 2")
+        refused.invalidate_recordset()
+        self.assertEqual(refused.state, "draft")
+        self.assertFalse(refused.delivery_subscription_ids)
+
+        default = self._order_at("10:00:00", "Dana Default").delivery_subscription_ids
+        self.assertEqual(default.first_issue_id, self.issues[34])
+        earliest = self._order_at(
+            "10:00:00", "Erik Earliest", start_issue=self.issues[32]
+        ).delivery_subscription_ids
+        self.assertEqual(earliest.first_issue_id, self.issues[32])
+
+        self._run_on("2025-08-13")
+        # Two issues back, both on the subsequent list; the current issue on
+        # its own lists.
+        self.assertEqual(self._subsequent_numbers(earliest), [32, 33])
+        self.assertFalse(self._subsequent_numbers(default))
+        self._run_on("2025-08-14")
+        self.assertLessEqual(
+            default | earliest,
+            self._issue_list(34, "delivery").line_ids.subscription_id,
         )
