@@ -11,6 +11,7 @@ if str(TESTS_DIR) not in sys.path:
 
 from sandbox import SandboxServer  # noqa: E402
 from sandbox.marketplaces import CODE_TO_ID  # noqa: E402
+from sandbox.timeutil import ManualClock  # noqa: E402
 
 SELLER = {
     "seller_id": "A1SANDBOXSELLER",
@@ -55,6 +56,14 @@ def sandbox(seller):
     finally:
         server.stop()
         clear_token_cache()
+
+
+@pytest.fixture
+def clock(sandbox):
+    """Stop the sandbox fixture's clock: from here on its quotas refill, its
+    tokens age and its "now" moves only by clock.advance(seconds)."""
+    sandbox.clock = ManualClock()
+    return sandbox.clock
 
 
 def token_client_class(server):

@@ -1,10 +1,17 @@
-"""Usage plans (429 and recovery) and injected faults, as sp_api experiences them."""
+"""Usage plans (429 and recovery) and injected faults, as sp_api experiences them.
+
+Tests whose outcome depends on how much time passes between calls take the
+`clock` fixture: the sandbox's time then moves only when they advance it.
+"""
 
 import time
+from datetime import timedelta
 
 import httpx
 import pytest
 from sandbox.marketplaces import CODE_TO_ID
+from sandbox.ratelimit import RateLimiter
+from sandbox.timeutil import ManualClock, format_time, utcnow
 from sp_api.api import OrdersV20260101, Sellers
 from sp_api.base import (
     SellingApiForbiddenException,
@@ -31,7 +38,7 @@ def test_rate_header_is_the_scaled_rate(sandbox, sp_client):
     assert search(client).headers["x-amzn-RateLimit-Limit"] == "0.014"
 
 
-def test_burst_then_429_then_recovery(sandbox, sp_client):
+def test_burst_then_429_then_recovery(sandbox, sp_client, clock):
     sandbox.time_scale = 2 / 0.0056
     client = sp_client(OrdersV20260101)
     successes = 0
@@ -39,7 +46,7 @@ def test_burst_then_429_then_recovery(sandbox, sp_client):
         for _ in range(40):
             search(client)
             successes += 1
-    assert 20 <= successes <= 21
+    assert successes == 20
     assert caught.value.error == [
         {
             "code": "QuotaExceeded",
@@ -47,12 +54,16 @@ def test_burst_then_429_then_recovery(sandbox, sp_client):
         }
     ]
     assert caught.value.headers["x-amzn-RateLimit-Limit"] == "2"
-    time.sleep(0.6)
+    # Two tokens a second: a quarter of a second earns half a token.
+    clock.advance(0.25)
+    with pytest.raises(SellingApiRequestThrottledException):
+        search(client)
+    clock.advance(0.3)
     assert search(client).payload["orders"] == []
     assert [status for _, status, _ in sandbox.calls][-2:] == [429, 200]
 
 
-def test_set_rate_overrides_the_usage_plan(sandbox, sp_client):
+def test_set_rate_overrides_the_usage_plan(sandbox, sp_client, clock):
     sandbox.set_rate("getMarketplaceParticipations", 0.001, 3)
     client = sp_client(Sellers)
     for _ in range(3):
@@ -64,7 +75,7 @@ def test_set_rate_overrides_the_usage_plan(sandbox, sp_client):
     client.get_marketplace_participation()
 
 
-def test_quota_is_per_operation(sandbox, sp_client):
+def test_quota_is_per_operation(sandbox, sp_client, clock):
     sandbox.set_rate("searchOrders", 0.0001, 1)
     orders = sandbox.seed_orders(2, 3)
     client = sp_client(OrdersV20260101)
@@ -72,6 +83,93 @@ def test_quota_is_per_operation(sandbox, sp_client):
     with pytest.raises(SellingApiRequestThrottledException):
         search(client)
     assert client.get_order(orders[0]["orderId"]).payload["order"]
+
+
+def test_quota_refills_only_as_the_clock_moves(sandbox, sp_client, clock):
+    sandbox.set_rate("getMarketplaceParticipations", 0.001, 2)
+    client = sp_client(Sellers)
+    for _ in range(2):
+        client.get_marketplace_participation()
+    # However long the calls take, no token comes back until the clock moves.
+    for _ in range(3):
+        with pytest.raises(SellingApiRequestThrottledException):
+            client.get_marketplace_participation()
+    clock.advance(0.5)
+    with pytest.raises(SellingApiRequestThrottledException):
+        client.get_marketplace_participation()
+    clock.advance(1.6)
+    for _ in range(2):
+        client.get_marketplace_participation()
+    with pytest.raises(SellingApiRequestThrottledException):
+        client.get_marketplace_participation()
+    statuses = [s for op, s, _ in sandbox.calls if op == "getMarketplaceParticipations"]
+    assert statuses == [200, 200, 429, 429, 429, 429, 200, 200, 429]
+
+
+def test_switching_clocks_keeps_the_tokens_earned():
+    seconds = [100.0]
+    limiter = RateLimiter(time_scale=1, clock=lambda: seconds[0])
+    limiter.set_plan("op", 1, 2)
+    assert [limiter.allow("S", "op") for _ in range(3)] == [True, True, False]
+    seconds[0] += 0.5
+    # The epoch seconds of the manual clock are no refill of their own.
+    manual = ManualClock()
+    limiter.clock = manual
+    assert limiter.clock is manual
+    assert not limiter.allow("S", "op")
+    manual.advance(0.5)
+    assert limiter.allow("S", "op")
+    assert not limiter.allow("S", "op")
+    limiter.time_scale = 4
+    manual.advance(0.25)
+    assert limiter.allow("S", "op")
+
+
+def test_manual_clock_moves_only_forward_when_told():
+    start = "2025-08-01T10:00:00Z"
+    clock = ManualClock(start)
+    assert clock() == clock.time() == clock.monotonic()
+    assert format_time(clock.now()) == start
+    assert clock.advance(90) == clock()
+    clock.sleep(30)
+    assert format_time(clock.now()) == "2025-08-01T10:02:00Z"
+    with pytest.raises(ValueError):
+        clock.advance(-1)
+    frozen = ManualClock(start, real_dates=True)
+    before = utcnow()
+    assert before <= frozen.now() <= utcnow()
+    assert frozen() == ManualClock(start)()
+    whole = ManualClock()
+    assert whole() == int(whole())
+
+
+def test_sandbox_now_and_tokens_follow_its_clock(sandbox, sp_client, clock):
+    sandbox.settle_seconds = 120
+    sandbox.seed_orders(1, 5)
+    client = sp_client(OrdersV20260101)
+    response = client.search_orders(lastUpdatedAfter=EPOCH, marketplaceIds=US)
+    bound = format_time(clock.now() - timedelta(seconds=120))
+    assert response.payload["lastUpdatedBefore"] == bound
+    assert sandbox.now() == clock.now()
+    clock.advance(3599)
+    client.search_orders(lastUpdatedAfter=EPOCH, marketplaceIds=US)
+    clock.advance(1)
+    with pytest.raises(SellingApiForbiddenException) as caught:
+        client.search_orders(lastUpdatedAfter=EPOCH, marketplaceIds=US)
+    assert caught.value.error[0]["details"] == (
+        "The access token you provided has expired."
+    )
+
+
+def test_advance_needs_a_manual_clock(sandbox):
+    with pytest.raises(TypeError):
+        sandbox.advance(1)
+    sandbox.clock = ManualClock("2025-01-01T00:00:00Z")
+    sandbox.advance(60)
+    assert format_time(sandbox.now()) == "2025-01-01T00:01:00Z"
+    sandbox.clock = None
+    with pytest.raises(TypeError):
+        sandbox.advance(1)
 
 
 def test_lwa_has_no_quota(sandbox, seller):

@@ -208,12 +208,14 @@ def test_filter_time_windows(orders, client, search_all):
     assert responses[0].payload["lastUpdatedBefore"] == iso(before)
 
 
-def test_bound_defaults_to_now_minus_settle_and_is_echoed(sandbox, orders, client):
+def test_bound_defaults_to_now_minus_settle_and_is_echoed(
+    sandbox, orders, client, clock
+):
     sandbox.settle_seconds = 120
-    start = datetime.now(timezone.utc)
+    start = clock.now()
     response = client.search_orders(lastUpdatedAfter=EPOCH, marketplaceIds=ALL)
     bound = parse(response.payload["lastUpdatedBefore"])
-    assert start - timedelta(seconds=121) <= bound <= start - timedelta(seconds=119)
+    assert bound == start - timedelta(seconds=120)
     with pytest.raises(SellingApiBadRequestException):
         client.search_orders(
             lastUpdatedAfter=EPOCH,

@@ -42,12 +42,20 @@ class AmazonRateLimit(models.Model):
 
 
 class PgRateLimiter(RateLimiter):
-    """:class:`RateLimiter` over ``amazon_rate_limit`` rows."""
+    """:class:`RateLimiter` over ``amazon_rate_limit`` rows.
 
-    def __init__(self, registry, account_id, clock=time.time):
+    ``clock`` gives the epoch seconds the buckets are stamped with; a test
+    passes one, or replaces the class attribute for the limiters the models
+    build, to decide itself how much time passes.
+    """
+
+    clock = staticmethod(time.time)
+
+    def __init__(self, registry, account_id, clock=None):
         self.registry = registry
         self.account_id = account_id
-        self.clock = clock
+        if clock is not None:
+            self.clock = clock
         self._known_rates = {}
 
     def _update(self, operation, change):

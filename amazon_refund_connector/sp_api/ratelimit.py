@@ -15,7 +15,8 @@ import threading
 import time
 from dataclasses import dataclass
 
-# operation id: (requests per second, burst), from ../shared/amazon-models
+# operation id: (requests per second, burst), from Amazon's models (their usage
+# plans are kept in tests/schemas, and a test checks this table against them)
 OPERATION_LIMITS = {
     "getMarketplaceParticipations": (0.016, 15),
     "getAccount": (0.016, 15),

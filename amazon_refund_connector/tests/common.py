@@ -13,6 +13,9 @@ from pathlib import Path
 
 from odoo.tests.common import TransactionCase
 
+from odoo.addons.amazon_refund_connector.models.amazon_rate_limit import (
+    PgRateLimiter,
+)
 from odoo.addons.amazon_refund_connector.sp_api.errors import redact
 
 
@@ -81,6 +84,22 @@ class AmazonSandboxCase(TransactionCase):
         super().setUp()
         self.sandbox.clear_faults()
         self.sandbox.clear_calls()
+
+    def use_manual_clock(self):
+        """Stop the time of the sandbox's quotas and tokens and of the
+        connector's rate limits until the test ends; returns the clock, which
+        ``clock.advance(seconds)`` moves for both. Dates stay real, as Odoo's
+        ``now`` does."""
+        # sandbox_class() has put the sandbox on sys.path.
+        from sandbox.timeutil import (  # pylint: disable=import-outside-toplevel
+            ManualClock,
+        )
+
+        clock = ManualClock(real_dates=True)
+        self.sandbox.clock = clock
+        self.addCleanup(setattr, self.sandbox, "clock", None)
+        self.patch(PgRateLimiter, "clock", clock)
+        return clock
 
     def _reset_rate_limits(self, account=None):
         """Forget the account's rate-limit buckets (committed, shared rows)."""

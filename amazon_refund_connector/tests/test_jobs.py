@@ -1,5 +1,3 @@
-import time
-
 from odoo.addons.queue_job.exception import RetryableJobError
 from odoo.addons.queue_job.tests.common import trap_jobs
 
@@ -22,14 +20,20 @@ class TestJobs(AmazonSandboxCase):
         )
 
     def test_throttled_job_is_rescheduled(self):
+        clock = self.use_manual_clock()
         self.sandbox.inject_fault("getMarketplaceParticipations", "throttle")
         with self.assertRaises(RetryableJobError) as caught:
             self.account._job_refresh_marketplaces()
         self.assertGreaterEqual(caught.exception.seconds, 1)
         self.assertTrue(caught.exception.ignore_retry)
-        # The next attempt, once the delay Amazon asked for has passed,
-        # goes through.
-        time.sleep(1 / (0.016 * self.time_scale) + 0.05)
+        # Too early, the connector's own bucket holds the call back.
+        calls = self.sandbox.call_count("getMarketplaceParticipations")
+        with self.assertRaises(RetryableJobError):
+            self.account._job_refresh_marketplaces()
+        self.assertEqual(self.sandbox.call_count("getMarketplaceParticipations"), calls)
+        # The next attempt, once the delay the job was re-scheduled by has
+        # passed, goes through.
+        clock.advance(caught.exception.seconds)
         self.assertEqual(
             sorted(self.account._job_refresh_marketplaces()), sorted(self.marketplaces)
         )

@@ -531,7 +531,8 @@ class TestOrderSyncBadInput(OrderSyncCase):
 
     def test_throttled_mid_pagination(self):
         # A seller of its own with two pages of orders; Amazon's bucket for
-        # searchOrders holds one call.
+        # searchOrders holds one call, and no time passes unless told.
+        clock = self.use_manual_clock()
         seller = self._add_seller()
         orders = self.sandbox.seed_orders(14, 150, seller_id=seller["seller_id"])
         account = self.env["amazon.account"].create(
@@ -546,6 +547,7 @@ class TestOrderSyncBadInput(OrderSyncCase):
         except RetryableJobError as error:
             self.assertIn("searchOrders", str(error))
             self.assertGreaterEqual(error.seconds, 1)
+            delay = error.seconds
         else:
             self.fail("the throttled second page did not re-schedule the job")
         stored = self._amazon_orders(account)
@@ -555,10 +557,26 @@ class TestOrderSyncBadInput(OrderSyncCase):
         self.assertTrue(set(stored.mapped("amazon_order_ref")) <= expected)
         self.assertFalse(account.last_order_sync)
 
+        # A retry before the delay has passed stops at the connector's own
+        # bucket, which took the rate Amazon announced: no call goes out.
+        calls = self.sandbox.call_count("searchOrders")
+        with self.assertRaises(RetryableJobError):
+            account._job_sync_orders()
+        self.assertEqual(self.sandbox.call_count("searchOrders"), calls)
+
+        # Amazon's usage plan is back; run the job as queue_job would, each
+        # attempt once the delay of the previous one has passed.
         self.sandbox.set_rate("searchOrders", 0.0056, 20)
-        self.sandbox.reset_rate_limits()
-        self._reset_rate_limits(account)
-        account._job_sync_orders()
+        for _attempt in range(3):
+            clock.advance(delay)
+            try:
+                account._job_sync_orders()
+                break
+            except RetryableJobError as retry:
+                self.assertIn("searchOrders", str(retry))
+                delay = retry.seconds
+        else:
+            self.fail("the order sync did not finish in three attempts")
         synced = self._amazon_orders(account)
         self.assertEqual(set(synced.mapped("amazon_order_ref")), expected)
         self.assertEqual(len(synced), len(expected))

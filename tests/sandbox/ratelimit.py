@@ -32,7 +32,8 @@ class TokenBucket:
 
 
 class RateLimiter:
-    """Buckets start full; they refill at rate * time_scale tokens a second."""
+    """Buckets start full; they refill at rate * time_scale tokens a second of
+    `clock` (a callable giving seconds)."""
 
     def __init__(self, time_scale=1.0, clock=time.monotonic):
         self._lock = threading.Lock()
@@ -40,6 +41,23 @@ class RateLimiter:
         self._time_scale = float(time_scale)
         self._plans = {}
         self._buckets = {}
+
+    @property
+    def clock(self):
+        return self._clock
+
+    @clock.setter
+    def clock(self, clock):
+        """Read the time from `clock` from now on; every bucket keeps the
+        tokens it has earned by the old clock's time."""
+        with self._lock:
+            before = self._clock()
+            for bucket in self._buckets.values():
+                bucket.refill(before)
+            self._clock = clock
+            now = clock()
+            for bucket in self._buckets.values():
+                bucket.updated = now
 
     @property
     def time_scale(self):

@@ -19,7 +19,7 @@ from .ops import default_routes
 from .ratelimit import RateLimiter
 from .routing import ApiError, Reply, Request, Router
 from .state import SandboxState
-from .timeutil import as_datetime, floor_seconds, format_time, utcnow
+from .timeutil import SystemClock, as_datetime, floor_seconds, format_time
 
 _logger = logging.getLogger(__name__)
 
@@ -45,14 +45,25 @@ class SandboxServer:
 
     time_scale multiplies every quota's refill rate; settle_seconds is how long
     before "now" the newest searchable moment lies (Amazon: two minutes).
+    clock (default: the real time) drives the quotas, token lifetimes and
+    "now"; a test passes a timeutil.ManualClock, or sets `clock` later, and
+    moves it with advance(seconds).
     """
 
-    def __init__(self, host="127.0.0.1", port=0, time_scale=1.0, settle_seconds=120):
+    def __init__(
+        self,
+        host="127.0.0.1",
+        port=0,
+        time_scale=1.0,
+        settle_seconds=120,
+        clock=None,
+    ):
         self.host = host
         self.port = port
         self.settle_seconds = settle_seconds
-        self.state = SandboxState()
-        self.limiter = RateLimiter(time_scale)
+        self._clock = clock or SystemClock()
+        self.state = SandboxState(clock=self._seconds)
+        self.limiter = RateLimiter(time_scale, clock=self._clock.monotonic)
         self.faults = FaultQueue()
         self.router = Router()
         self._calls = []
@@ -124,7 +135,28 @@ class SandboxServer:
         return [route.operation for route in self.router if route.kind != "control"]
 
     def now(self):
-        return utcnow()
+        return self._clock.now()
+
+    # control API: time -----------------------------------------------------------
+
+    @property
+    def clock(self):
+        return self._clock
+
+    @clock.setter
+    def clock(self, clock):
+        """Switch clocks (None: the real time); quotas keep what they earned."""
+        self._clock = clock or SystemClock()
+        self.limiter.clock = self._clock.monotonic
+
+    def advance(self, seconds):
+        """Move a ManualClock forward: quotas refill, tokens age, "now" moves."""
+        if not hasattr(self._clock, "advance"):
+            raise TypeError("the sandbox follows the real time; give it a ManualClock")
+        return self._clock.advance(seconds)
+
+    def _seconds(self):
+        return self._clock.time()
 
     # control API: sellers, tokens, quotas, faults ------------------------------
 
