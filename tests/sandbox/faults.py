@@ -1,4 +1,12 @@
-"""Injected faults: queued per operation, consumed one per request, in order."""
+"""Injected faults: queued per operation, consumed one per request, in order.
+
+server_error, server_error_html, throttle, expired_token and reset answer in
+place of the operation, which does not run; slow waits `delay` seconds before
+running it; malformed runs it and cuts its answer. reset_after_apply and
+slow_after_apply run the operation (its changes are kept) and then drop the
+connection without an answer, or wait `delay` seconds before answering: a
+client sees a reset or a timeout for a call that Amazon did apply.
+"""
 
 import threading
 from collections import deque
@@ -12,6 +20,8 @@ FAULT_KINDS = (
     "throttle",
     "expired_token",
     "reset",
+    "reset_after_apply",
+    "slow_after_apply",
 )
 
 ANY_OPERATION = "*"
@@ -40,6 +50,8 @@ class FaultQueue:
             raise ValueError(
                 "status applies to server_error and server_error_html only"
             )
+        if delay < 0:
+            raise ValueError("delay must not be negative")
         fault = Fault(kind, float(delay), status)
         with self._lock:
             self._queues.setdefault(operation, deque()).extend([fault] * int(count))

@@ -812,18 +812,52 @@ def _add_package(order, package_items, when_text, rng, carrier, tracking_number)
     if carrier and carrier != name:
         name, service = carrier, "Standard"
     packages = order.setdefault("packages", [])
-    warehouse = WAREHOUSES[WAREHOUSE_FOR_COUNTRY.get(country, "US")]
     packages.append(
         {
-            "packageReferenceId": str(len(packages) + 1),
+            "packageReferenceId": next_package_reference(packages),
             "createdTime": when_text,
             "packageStatus": {"status": "SHIPPED"},
             "carrier": name,
             "shipTime": when_text,
             "shippingService": service,
             "trackingNumber": tracking_number or fill_pattern(rng, pattern),
-            "shipFromAddress": dict(warehouse),
+            "shipFromAddress": ship_from_address(order),
             "packageItems": package_items,
         }
     )
     order["packages"] = packages
+
+
+def next_package_reference(packages):
+    """A packageReferenceId above every numeric one the packages use."""
+    references = [str(package.get("packageReferenceId", "")) for package in packages]
+    numbers = [int(ref) for ref in references if ref.isascii() and ref.isdigit()]
+    return str(max(numbers, default=0) + 1)
+
+
+def ship_from_address(order):
+    """The seller's warehouse for the order's marketplace."""
+    marketplace = order.get("salesChannel", {}).get("marketplaceId")
+    country = MARKETPLACES.get(marketplace, {}).get("countryCode", "US")
+    return dict(WAREHOUSES[WAREHOUSE_FOR_COUNTRY.get(country, "US")])
+
+
+def set_shipped_units(order, shipped):
+    """Set each item's fulfilled units (shipped: units per orderItemId) and the
+    order's status: SHIPPED when every unit is shipped, PARTIALLY_SHIPPED when
+    some are, UNSHIPPED when none is. Packages are left as they are.
+    """
+    items = order.get("orderItems", [])
+    for index, item in enumerate(items):
+        _set_quantities(item, shipped.get(item["orderItemId"], 0))
+        items[index] = _reordered(item, ITEM_KEYS)
+    if items and all(
+        shipped.get(item["orderItemId"], 0) >= item["quantityOrdered"] for item in items
+    ):
+        status = "SHIPPED"
+    elif any(shipped.get(item["orderItemId"], 0) > 0 for item in items):
+        status = "PARTIALLY_SHIPPED"
+    else:
+        status = "UNSHIPPED"
+    order.setdefault("fulfillment", {})["fulfillmentStatus"] = status
+    return order

@@ -15,7 +15,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from .faults import ANY_OPERATION, FaultQueue
 from .generator import generate_orders, set_status, supported_marketplaces
-from .ops import default_routes
+from .ops import default_routes, finances
 from .ratelimit import RateLimiter
 from .routing import ApiError, Reply, Request, Router
 from .state import SandboxState
@@ -328,6 +328,15 @@ class SandboxServer:
 
         return self._change(order_id, seller_id, change)
 
+    def packages_of(self, order_id, seller_id=None):
+        """The order's packages (Orders 2026-01-01 shape), oldest first."""
+        return self.state.snapshot(order_id, seller_id).get("packages", [])
+
+    def confirmations_of(self, order_id, seller_id=None):
+        """The confirmShipment bodies the sandbox accepted for the order, in
+        the order they came, each as {"receivedTime", "body"}."""
+        return self.state.confirmations_of(order_id, seller_id)
+
     def corrupt_order(self, order_id, mutate, seller_id=None):
         """Let mutate(order) damage the stored order in place (or return a new
         object); it is then served as it is, under the same orderId and times.
@@ -354,6 +363,64 @@ class SandboxServer:
             )
             self.state.put_order(owner, order, order_id)
             return copy.deepcopy(order)
+
+    # control API: finances -------------------------------------------------------
+
+    def configure_finances(self, **options):
+        """Set how transactions are posted and listed (see
+        ledger.FinanceOptions: posting_lag, listing_lag, deferral, page_size,
+        empty_pages, settle_seconds); returns the options now in force."""
+        return finances.configure(self, **options)
+
+    def refund_order(
+        self,
+        order_id,
+        items=None,
+        kind="RETURN",
+        amounts=None,
+        seller_id=None,
+        posted=None,
+        reason=None,
+    ):
+        """Post a refund of an order's shipped units; returns the transaction.
+
+        items: None (every item with shipped units not refunded yet), a list
+        of order item ids (their units left), or {order item id: units}.
+        kind: RETURN, NO_RETURN, GOODWILL (a GoodwillPrincipal of what the
+        buyer paid; units are not used up) or A_TO_Z (a GuaranteeClaim).
+        amounts: {order item id: {charge type: amount}} replaces the item's
+        breakdown (any amounts, beyond the price too). posted: the postedDate
+        (default now); reason: the description.
+        """
+        return finances.refund_order(
+            self, order_id, items, kind, amounts, seller_id, posted, reason
+        )
+
+    def post_refund(
+        self,
+        order_id,
+        marketplace,
+        items,
+        kind="RETURN",
+        seller_id=None,
+        posted=None,
+        reason=None,
+        network="MFN",
+    ):
+        """Post a refund for any order id (one the seller's orders lack too),
+        items given as {"sellerSku", "quantity", "amounts", "asin", "title"}."""
+        return finances.post_refund(
+            self, order_id, marketplace, items, kind, seller_id, posted, reason, network
+        )
+
+    def add_transaction(self, transaction, seller_id=None, posted=None):
+        """Plant a transaction (any JSON) that listTransactions serves as it is;
+        posted: when it counts as posted (default: its postedDate, else now)."""
+        return finances.add_transaction(self, transaction, seller_id, posted)
+
+    def transactions_of(self, seller_id=None, order_id=None):
+        """The seller's transactions (of one order), listed yet or not."""
+        return finances.transactions_of(self, seller_id, order_id)
 
     # dispatch ------------------------------------------------------------------
 
@@ -417,6 +484,10 @@ class SandboxServer:
         reply = self._process(route, request)
         if fault is not None and fault.kind == "malformed":
             reply = Reply(200, raw=_truncated(reply.payload()), headers=reply.headers)
+        if fault is not None and fault.kind == "reset_after_apply":
+            return RESET
+        if fault is not None and fault.kind == "slow_after_apply":
+            time.sleep(fault.delay)
         return reply
 
     def _process(self, route, request):

@@ -1,13 +1,19 @@
-"""In-memory state: sellers, LWA clients and tokens, stored orders."""
+"""In-memory state: sellers, LWA clients and tokens, stored orders, shipment
+confirmations and the financial transactions posted for the orders."""
 
 import copy
+import logging
 import secrets
 import threading
 import time
 from dataclasses import dataclass, field
+from decimal import InvalidOperation
 
+from .ledger import FinanceOptions, new_shipments, post_times
 from .marketplaces import resolve_marketplace
 from .timeutil import parse_time
+
+_logger = logging.getLogger(__name__)
 
 ACCESS_TOKEN_LIFETIME = 3600
 
@@ -75,8 +81,19 @@ def _time_or(text, fallback):
 
 @dataclass
 class SellerData:
+    """A seller's orders, the shipment confirmations accepted per order id,
+    and its finances: the shipments of each order (ledger.new_shipments
+    events, with their posting times), their transactions once built (by
+    (order id, shipment key)), the other transactions (refunds, planted ones)
+    and the units refunded per (order id, order item id)."""
+
     seller: Seller
     orders: dict = field(default_factory=dict)
+    confirmations: dict = field(default_factory=dict)
+    shipments: dict = field(default_factory=dict)
+    shipment_transactions: dict = field(default_factory=dict)
+    transactions: list = field(default_factory=list)
+    refunded: dict = field(default_factory=dict)
 
 
 class SandboxState:
@@ -88,6 +105,9 @@ class SandboxState:
         self.refresh_tokens = {}
         self.access_tokens = {}
         self.pages = {}
+        self.finances = FinanceOptions()
+        self.transaction_pages = {}
+        self.used_ids = set()
 
     # sellers and LWA -----------------------------------------------------
 
@@ -199,11 +219,46 @@ class SandboxState:
     # orders ----------------------------------------------------------------
 
     def put_order(self, seller_id, order, order_id=None):
-        """Store an order under its orderId (or the id it was stored under)."""
+        """Store an order under its orderId (or the id it was stored under).
+
+        Units it ships beyond what it had shipped become shipments, which
+        Amazon's finances post as Shipment transactions.
+        """
         with self.lock:
             data = self.sellers[seller_id]
             order_id = order_id or order["orderId"]
-            data.orders[order_id] = StoredOrder.build(order, data.orders.get(order_id))
+            previous = data.orders.get(order_id)
+            data.orders[order_id] = StoredOrder.build(order, previous)
+            self._note_shipments(
+                data, order_id, previous.order if previous else None, order
+            )
+
+    def _note_shipments(self, data, order_id, previous, order):
+        events = data.shipments.setdefault(order_id, [])
+        try:
+            found = new_shipments(previous, order, {e["key"] for e in events})
+        except (AttributeError, KeyError, TypeError, ValueError, InvalidOperation):
+            _logger.debug("order %s: no shipment posted", order_id, exc_info=True)
+            return
+        for event in found:
+            event["posted"], event["visible"] = post_times(
+                self.finances,
+                data.seller.seller_id,
+                order_id,
+                event["key"],
+                event["time"],
+            )
+            event["deferral"] = self.finances.deferral
+            events.append(event)
+
+    def unique_id(self, make):
+        """A value of make() that no earlier call returned."""
+        with self.lock:
+            while True:
+                value = make()
+                if value not in self.used_ids:
+                    self.used_ids.add(value)
+                    return value
 
     def stored(self, order_id, seller_id=None):
         """The stored order; with no seller given, the only seller that has it."""
@@ -233,3 +288,19 @@ class SandboxState:
     def snapshot(self, order_id, seller_id=None):
         with self.lock:
             return copy.deepcopy(self.stored(order_id, seller_id)[1].order)
+
+    # shipment confirmations -----------------------------------------------
+
+    def add_confirmation(self, seller_id, order_id, body, received):
+        """Keep an accepted confirmShipment body (received: its ISO time)."""
+        with self.lock:
+            confirmations = self.sellers[seller_id].confirmations
+            confirmations.setdefault(order_id, []).append(
+                {"receivedTime": received, "body": copy.deepcopy(body)}
+            )
+
+    def confirmations_of(self, order_id, seller_id=None):
+        with self.lock:
+            owner, _ = self.stored(order_id, seller_id)
+            found = self.sellers[owner].confirmations.get(order_id, [])
+            return copy.deepcopy(found)

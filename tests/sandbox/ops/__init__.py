@@ -1,7 +1,14 @@
 """The sandbox's operations; each module contributes its ROUTES."""
 
-from . import control, lwa, orders, sellers
+from . import control, finances, lwa, orders, sellers, shipments
 
 
 def default_routes():
-    return [*lwa.ROUTES, *sellers.ROUTES, *orders.ROUTES, *control.ROUTES]
+    return [
+        *lwa.ROUTES,
+        *sellers.ROUTES,
+        *orders.ROUTES,
+        *shipments.ROUTES,
+        *finances.ROUTES,
+        *control.ROUTES,
+    ]

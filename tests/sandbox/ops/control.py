@@ -127,6 +127,22 @@ def ship_order(server, request):
     return Reply(200, {"order": order})
 
 
+def order_packages(server, request):
+    packages = server.packages_of(
+        request.path_params["orderId"],
+        seller_id=request.query_dict().get("seller_id"),
+    )
+    return Reply(200, {"packages": packages})
+
+
+def order_confirmations(server, request):
+    confirmations = server.confirmations_of(
+        request.path_params["orderId"],
+        seller_id=request.query_dict().get("seller_id"),
+    )
+    return Reply(200, {"confirmations": confirmations})
+
+
 def expire_tokens(server, request):
     server.expire_tokens()
     return Reply(200, {"expired": True})
@@ -140,6 +156,59 @@ def set_rate(server, request):
         200,
         {"operation": data["operation"], "rate": data["rate"], "burst": data["burst"]},
     )
+
+
+def refund_order(server, request):
+    data = _body(request)
+    transaction = server.refund_order(
+        request.path_params["orderId"],
+        items=data.get("items"),
+        kind=data.get("kind", "RETURN"),
+        amounts=data.get("amounts"),
+        seller_id=data.get("seller_id"),
+        posted=data.get("posted"),
+        reason=data.get("reason"),
+    )
+    return Reply(201, {"transaction": transaction})
+
+
+def post_refund(server, request):
+    data = _body(request)
+    _required(data, "order_id", "marketplace", "items")
+    transaction = server.post_refund(
+        data["order_id"],
+        data["marketplace"],
+        data["items"],
+        kind=data.get("kind", "RETURN"),
+        seller_id=data.get("seller_id"),
+        posted=data.get("posted"),
+        reason=data.get("reason"),
+        network=data.get("network", "MFN"),
+    )
+    return Reply(201, {"transaction": transaction})
+
+
+def add_transaction(server, request):
+    data = _body(request)
+    if "transaction" not in data:
+        raise ControlError(400, "missing field(s): transaction")
+    transaction = server.add_transaction(
+        data["transaction"], seller_id=data.get("seller_id"), posted=data.get("posted")
+    )
+    return Reply(201, {"transaction": transaction})
+
+
+def list_transactions(server, request):
+    query = request.query_dict()
+    transactions = server.transactions_of(
+        seller_id=query.get("seller_id"), order_id=query.get("order_id")
+    )
+    return Reply(200, {"transactions": transactions})
+
+
+def configure_finances(server, request):
+    data = _body(request)
+    return Reply(200, {"options": server.configure_finances(**data)})
 
 
 def run(handler, server, request):
@@ -177,6 +246,31 @@ ROUTES = [
     _control(
         "POST", "/_sandbox/orders/{orderId}/ship", "control.shipOrder", ship_order
     ),
+    _control(
+        "GET",
+        "/_sandbox/orders/{orderId}/packages",
+        "control.orderPackages",
+        order_packages,
+    ),
+    _control(
+        "GET",
+        "/_sandbox/orders/{orderId}/confirmations",
+        "control.orderConfirmations",
+        order_confirmations,
+    ),
     _control("POST", "/_sandbox/tokens/expire", "control.expireTokens", expire_tokens),
     _control("POST", "/_sandbox/rates", "control.setRate", set_rate),
+    _control(
+        "POST", "/_sandbox/orders/{orderId}/refund", "control.refundOrder", refund_order
+    ),
+    _control("POST", "/_sandbox/refunds", "control.postRefund", post_refund),
+    _control(
+        "POST", "/_sandbox/transactions", "control.addTransaction", add_transaction
+    ),
+    _control(
+        "GET", "/_sandbox/transactions", "control.listTransactions", list_transactions
+    ),
+    _control(
+        "POST", "/_sandbox/finances", "control.configureFinances", configure_finances
+    ),
 ]
