@@ -1163,3 +1163,21 @@ def test_http_control_routes(sandbox, orders):
         every = http.get("/_sandbox/transactions").json()["transactions"]
         assert {"transactionType": "Mystery"} in every
     assert sandbox.state.finances.page_size == 3
+
+
+def test_clear_refunds_keeps_shipments(sandbox, seller):
+    shipped = next(
+        o["orderId"]
+        for o in sandbox.seed_orders(41, 30, seller_id=seller["seller_id"])
+        if o["fulfillment"]["fulfillmentStatus"] == "SHIPPED"
+    )
+    before = sandbox.transactions_of(seller_id=seller["seller_id"])
+    sandbox.refund_order(shipped, seller_id=seller["seller_id"])
+    assert (
+        len(sandbox.transactions_of(seller_id=seller["seller_id"])) == len(before) + 1
+    )
+    sandbox.clear_refunds(seller_id=seller["seller_id"])
+    after = sandbox.transactions_of(seller_id=seller["seller_id"])
+    assert [t["transactionId"] for t in after] == [t["transactionId"] for t in before]
+    # The refunded units are refundable again.
+    sandbox.refund_order(shipped, seller_id=seller["seller_id"])

@@ -2,6 +2,11 @@ from . import amazon_marketplace
 from . import amazon_rate_limit
 from . import amazon_account
 from . import amazon_offer
+from . import amazon_carrier
+from . import amazon_shipment
+from . import amazon_refund
+from . import delivery_carrier
+from . import account_move
 from . import account_tax
 from . import product_pricelist
 from . import res_company

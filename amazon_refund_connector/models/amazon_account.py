@@ -21,6 +21,7 @@ from ..sp_api.orders import (
     parse_datetime,
 )
 from .amazon_marketplace import REGIONS
+from .amazon_refund import FIRST_IMPORT_DAYS, POSTING_LAG_HOURS
 from .sale_order import ImportResult
 
 _logger = logging.getLogger(__name__)
@@ -59,10 +60,17 @@ class SyncRunning(UserError):
 
 
 # Jobs of an account whose state the account shows.
-AMAZON_JOB_METHODS = ("_job_sync_orders", "_job_refresh_marketplaces")
+AMAZON_JOB_METHODS = (
+    "_job_sync_orders",
+    "_job_refresh_marketplaces",
+    "_job_confirm_shipments",
+    "_job_import_refunds",
+)
 
 # Advisory lock class of an account's order sync (with the account id).
 ORDER_SYNC_LOCK = 7310
+# ... and of its refund import.
+REFUND_SYNC_LOCK = 7311
 # How far back the first order sync of an account looks.
 FIRST_SYNC_DAYS = 30
 # Seconds an SP-API call may take (system parameter amazon_refund_connector.timeout).
@@ -156,9 +164,25 @@ class AmazonAccount(models.Model):
     auto_import_orders = fields.Boolean(
         string="Import orders automatically", default=True, tracking=True
     )
+    invoice_orders = fields.Boolean(
+        string="Invoice Amazon orders",
+        default=True,
+        tracking=True,
+        help="Post the customer invoice of what an Amazon order shipped: FBA "
+        "orders when they are imported, merchant-fulfilled ones when their "
+        "delivery is validated. The invoices are never e-mailed: Amazon hides "
+        "the buyers' addresses.",
+    )
     auto_import_refunds = fields.Boolean(
         string="Import refunds automatically", tracking=True
     )
+    last_refund_sync = fields.Datetime(
+        string="Last refund import",
+        copy=False,
+        help="Refunds Amazon posted after this moment (less the two days "
+        "Amazon may take to list a posting) are imported next.",
+    )
+    refund_count = fields.Integer(compute="_compute_refund_count")
     default_refund_reason = fields.Selection(
         REFUND_REASONS, default="CustomerReturn", required=True
     )
@@ -206,6 +230,19 @@ class AmazonAccount(models.Model):
         )
         for account in self:
             account.order_count = counts.get(account, 0)
+
+    def _compute_refund_count(self):
+        counts = dict(
+            self.env["amazon.refund"]._read_group(
+                [("account_id", "in", self.ids)], ["account_id"], ["__count"]
+            )
+        )
+        for account in self:
+            account.refund_count = counts.get(account, 0)
+
+    def action_view_refunds(self):
+        self.ensure_one()
+        return self.env["amazon.refund"]._amazon_action([("account_id", "=", self.id)])
 
     def _compute_fba_stock_warning(self):
         """Products Amazon shipped beyond the stock recorded at FBA locations.
@@ -565,6 +602,124 @@ class AmazonAccount(models.Model):
             if client:
                 client.close()
 
+    # -- shipment confirmations --------------------------------------------
+
+    @api.model
+    def _cron_confirm_shipments(self):
+        """Enqueue a shipment run for each account with packages due."""
+        due = self.env["amazon.shipment"].sudo()
+        for account in self.search([]):
+            if due.search_count(due._due_domain(account), limit=1):
+                account._enqueue_shipment_confirmation()
+
+    def _enqueue_shipment_confirmation(self, eta=None):
+        self.ensure_one()
+        return self.with_delay(
+            channel="root.amazon",
+            identity_key=f"amazon-shipments-{self.id}",
+            eta=eta,
+            description=self.env._("Amazon: confirm shipments of %s", self.name),
+        )._job_confirm_shipments()
+
+    def _job_confirm_shipments(self):
+        self.ensure_one()
+        return self._run_amazon_job(
+            self.env._("Shipment confirmation failed"),
+            lambda client: (
+                self.env["amazon.shipment"].sudo()._amazon_send_due(self, client)
+            ),
+        )
+
+    # -- refund import ------------------------------------------------------
+
+    def action_import_refunds(self):
+        """Button: import the refunds Amazon posted since the last import."""
+        self.ensure_one()
+        client = None
+        try:
+            client = self._get_client(interactive=True)
+            result = self._import_refunds(client)
+        except AmazonThrottled as error:
+            self._enqueue_refund_import()
+            return self._notify(
+                self.env._("Refund import continues in the background"),
+                self._amazon_error_message(error),
+                "warning",
+            )
+        except AmazonError as error:
+            message = self._record_amazon_error(
+                error, self.env._("Refund import failed")
+            )
+            return self._notify(self.env._("Refund import failed"), message, "danger")
+        finally:
+            if client:
+                client.close()
+        return self._notify(
+            self.env._("Refunds imported"),
+            self._refund_summary(result),
+            "warning" if result.failures else "success",
+        )
+
+    @api.model
+    def _cron_import_refunds(self):
+        """Enqueue a refund import per account that imports them automatically."""
+        for account in self.search([("auto_import_refunds", "=", True)]):
+            account._enqueue_refund_import()
+
+    def _enqueue_refund_import(self):
+        self.ensure_one()
+        return self.with_delay(
+            channel="root.amazon",
+            identity_key=f"amazon-refund-import-{self.id}",
+            description=self.env._("Amazon: import refunds of %s", self.name),
+        )._job_import_refunds()
+
+    def _job_import_refunds(self):
+        self.ensure_one()
+        return self._run_amazon_job(
+            self.env._("Refund import failed"),
+            lambda client: self._refund_summary(self._import_refunds(client)),
+        )
+
+    def _refund_summary(self, result):
+        return self.env._(
+            "%(created)s refunds imported, %(skipped)s already there, "
+            "%(failed)s failed.",
+            created=len(result.created),
+            skipped=len(result.skipped),
+            failed=len(result.failures),
+        )
+
+    def _import_refunds(self, client, start=None, end=None):
+        """Import the refunds Amazon posted from ``start`` to ``end``.
+
+        Without ``start`` the account's cursor less Amazon's posting lag is
+        read (what was imported before is skipped by its key) and the cursor
+        moves to the end of what Amazon was read for, never past a refund
+        that failed. A given period leaves the cursor where it is.
+        """
+        self.ensure_one()
+        move_cursor = start is None
+        if start is None:
+            start = (
+                self.last_refund_sync - timedelta(hours=POSTING_LAG_HOURS)
+                if self.last_refund_sync
+                else fields.Datetime.now() - timedelta(days=FIRST_IMPORT_DAYS)
+            )
+        with self._sync_lock(REFUND_SYNC_LOCK):
+            result = self.env["amazon.refund"]._amazon_import(
+                self, client, start, posted_before=end
+            )
+        failed = [t for t, _msg in result.failures.values()]
+        if move_cursor and None not in failed:
+            # A failure of unknown date keeps the cursor: the same period is
+            # read again.
+            cursor = min(failed) if failed else result.latest
+            if cursor and (not self.last_refund_sync or cursor > self.last_refund_sync):
+                self.sudo().last_refund_sync = cursor
+        self._report_failures(result, self.env._("Refund import"), refunds=True)
+        return result
+
     # -- order sync ---------------------------------------------------------
 
     def action_sync_orders(self):
@@ -627,8 +782,8 @@ class AmazonAccount(models.Model):
         )
 
     @contextmanager
-    def _sync_lock(self):
-        """Hold this account's order-sync lock, or raise SyncRunning.
+    def _sync_lock(self, lock=ORDER_SYNC_LOCK):
+        """Hold one of this account's sync locks, or raise SyncRunning.
 
         The lock is a session lock taken on a connection of its own: a job
         commits page by page, so a transaction lock would not last, and a
@@ -636,23 +791,22 @@ class AmazonAccount(models.Model):
         transaction failed.
         """
         with self.env.registry.cursor() as lock_cr:
-            lock_cr.execute(
-                "SELECT pg_try_advisory_lock(%s, %s)", (ORDER_SYNC_LOCK, self.id)
-            )
+            lock_cr.execute("SELECT pg_try_advisory_lock(%s, %s)", (lock, self.id))
             if not lock_cr.fetchone()[0]:
                 raise SyncRunning(
                     self.env._(
-                        "Orders of %s are being synchronised already; try again "
-                        "in a moment.",
-                        self.name,
+                        "%(what)s of %(account)s are being synchronised already; "
+                        "try again in a moment.",
+                        what=self.env._("Refunds")
+                        if lock == REFUND_SYNC_LOCK
+                        else self.env._("Orders"),
+                        account=self.name,
                     )
                 )
             try:
                 yield
             finally:
-                lock_cr.execute(
-                    "SELECT pg_advisory_unlock(%s, %s)", (ORDER_SYNC_LOCK, self.id)
-                )
+                lock_cr.execute("SELECT pg_advisory_unlock(%s, %s)", (lock, self.id))
 
     def _sync_orders(self, client):
         """Import the orders whose status changed since the cursor.
@@ -714,19 +868,28 @@ class AmazonAccount(models.Model):
         if cursor and cursor > since:
             self.sudo().last_order_sync = cursor
 
-    def _report_failures(self, result, what):
+    def _report_failures(self, result, what, refunds=False):
         if not result.failures:
             return
         lines = [message for _time, message in result.failures.values()]
         for line in lines:
             _logger.warning("Amazon account %s: %s: %s", self.id, what, line)
-        summary = self.env._(
-            "%(what)s: %(count)s orders could not be imported and will be "
-            "fetched again at the next sync:\n%(lines)s",
-            what=what,
-            count=len(lines),
-            lines="\n".join(lines),
-        )
+        if refunds:
+            summary = self.env._(
+                "%(what)s: %(count)s refunds could not be imported and will be "
+                "read again at the next import:\n%(lines)s",
+                what=what,
+                count=len(lines),
+                lines="\n".join(lines),
+            )
+        else:
+            summary = self.env._(
+                "%(what)s: %(count)s orders could not be imported and will be "
+                "fetched again at the next sync:\n%(lines)s",
+                what=what,
+                count=len(lines),
+                lines="\n".join(lines),
+            )
         self.sudo().write(
             {"last_error": summary, "last_error_date": fields.Datetime.now()}
         )

@@ -19,6 +19,7 @@ class _PlannedLine:
         "product",
         "quantity",
         "shipped",
+        "sku",
         "tax_key",
     )
 
@@ -32,8 +33,10 @@ class _PlannedLine:
         item_ref=False,
         tax_key=None,
         shipped=0,
+        sku=False,
     ):
         self.shipped = shipped
+        self.sku = sku
         self.product = product
         self.name = name
         self.quantity = quantity
@@ -53,6 +56,7 @@ class _PlannedLine:
             "amazon_item_ref": self.item_ref,
             "amazon_charge": self.charge,
             "amazon_qty_shipped": self.shipped,
+            "amazon_sku": self.sku,
         }
 
 
@@ -213,6 +217,7 @@ class OrderLineBuilder:
                 charge.kind,
                 item.item_ref,
                 shipped=shipped,
+                sku=item.sku or False,
             )
         ]
         remainder = amount - unit * quantity

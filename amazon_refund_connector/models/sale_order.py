@@ -94,6 +94,7 @@ class SaleOrder(models.Model):
         help="What needs a look before this order can be trusted as imported.",
     )
     is_amazon_order = fields.Boolean(compute="_compute_is_amazon_order", store=True)
+    amazon_refund_count = fields.Integer(compute="_compute_amazon_refund_count")
 
     _sql_constraints = [
         (
@@ -107,6 +108,21 @@ class SaleOrder(models.Model):
     def _compute_is_amazon_order(self):
         for order in self:
             order.is_amazon_order = bool(order.amazon_order_ref)
+
+    def _compute_amazon_refund_count(self):
+        counts = dict(
+            self.env["amazon.refund"]._read_group(
+                [("sale_order_id", "in", self.ids)], ["sale_order_id"], ["__count"]
+            )
+        )
+        for order in self:
+            order.amazon_refund_count = counts.get(order, 0)
+
+    def action_view_amazon_refunds(self):
+        self.ensure_one()
+        return self.env["amazon.refund"]._amazon_action(
+            [("sale_order_id", "=", self.id)]
+        )
 
     # -- Odoo behaviour on Amazon orders ----------------------------------
 
@@ -289,7 +305,7 @@ class SaleOrder(models.Model):
                     "Amazon shipped this FBA order, but its delivery could not be "
                     "booked: %s"
                 ),
-            )
+            )._amazon_invoice_shipped()
 
     def _amazon_cancel(self):
         """Cancel orders Amazon cancelled, with their open deliveries."""
@@ -537,6 +553,30 @@ class SaleOrder(models.Model):
                 "Amazon shipped this FBA order, but its delivery could not "
                 "be booked: %s"
             ),
+        )._amazon_invoice_shipped()
+
+    def _amazon_invoice_shipped(self):
+        """Post the invoice of what Amazon orders shipped and is not invoiced.
+
+        Only for accounts that invoice their orders; one invoice per order,
+        never sent to the buyer (Amazon hides the buyer's address).
+        """
+        sales = self.filtered(
+            lambda s: (
+                s.amazon_account_id.invoice_orders
+                and s.state == "sale"
+                and any(line.qty_to_invoice for line in s.order_line)
+            )
+        )
+
+        def invoice(orders):
+            moves = orders.with_context(
+                mail_create_nosubscribe=True, mail_auto_subscribe_no_notify=True
+            )._create_invoices(grouped=True)
+            moves.action_post()
+
+        return sales.sudo()._amazon_in_batch_or_alone(
+            invoice, self.env._("The order could not be invoiced: %s")
         )
 
     def _amazon_in_batch_or_alone(self, work, failure):

@@ -1,2 +1,3 @@
 from . import amazon_order_import
 from . import amazon_order_recover
+from . import amazon_refund_import

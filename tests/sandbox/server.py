@@ -418,6 +418,10 @@ class SandboxServer:
         posted: when it counts as posted (default: its postedDate, else now)."""
         return finances.add_transaction(self, transaction, seller_id, posted)
 
+    def clear_refunds(self, seller_id=None):
+        """Forget the seller's refunds and planted transactions; shipments stay."""
+        finances.clear_refunds(self, seller_id)
+
     def transactions_of(self, seller_id=None, order_id=None):
         """The seller's transactions (of one order), listed yet or not."""
         return finances.transactions_of(self, seller_id, order_id)

@@ -555,6 +555,16 @@ def add_transaction(server, transaction, seller_id=None, posted=None):
         return copy.deepcopy(stored.body)
 
 
+def clear_refunds(server, seller_id=None):
+    """Forget the seller's refunds and planted transactions (the units they
+    refunded become refundable again); shipments stay."""
+    state = server.state
+    with state.lock:
+        data = state.sellers[state.seller(seller_id).seller_id]
+        data.transactions.clear()
+        data.refunded.clear()
+
+
 def transactions_of(server, seller_id=None, order_id=None):
     """Every transaction of the seller (of one order), listed yet or not, as
     served now, oldest first."""
