@@ -678,7 +678,9 @@ class AmazonAccount(models.Model):
         self.ensure_one()
         return self._run_amazon_job(
             self.env._("Refund import failed"),
-            lambda client: self._refund_summary(self._import_refunds(client)),
+            lambda client: self._refund_summary(
+                self.with_context(amazon_commit_pages=True)._import_refunds(client)
+            ),
         )
 
     def _refund_summary(self, result):
@@ -837,11 +839,14 @@ class AmazonAccount(models.Model):
 
     def _import_page(self, orders):
         result = self.env["sale.order"]._amazon_import_orders(self, orders)
-        if self.env.context.get("amazon_commit_pages") and not config["test_enable"]:
-            # A job keeps each stored page even if a later page fails; the
-            # cursor has not moved, so a re-run finds them as imported.
-            self.env.cr.commit()  # pylint: disable=invalid-commit
+        self._commit_page()
         return result
+
+    def _commit_page(self):
+        """In a job, keep each stored page even if a later page fails: the
+        cursor has not moved, so a re-run finds the page as imported."""
+        if self.env.context.get("amazon_commit_pages") and not config["test_enable"]:
+            self.env.cr.commit()  # pylint: disable=invalid-commit
 
     def _store_cursor(self, since, window_end, result):
         """Move the cursor past what was stored, never past a failed order.

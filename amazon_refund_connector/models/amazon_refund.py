@@ -170,6 +170,7 @@ class AmazonRefund(models.Model):
         ):
             self._amazon_import_page(account, client, page.transactions, result)
             result.seen(page.posted_before)
+            account._commit_page()
         return result
 
     @api.model

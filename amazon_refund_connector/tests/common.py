@@ -11,7 +11,7 @@ import sys
 import uuid
 from pathlib import Path
 
-from odoo.tests.common import TransactionCase
+from odoo.tests.common import HttpCase, TransactionCase
 
 from odoo.addons.amazon_refund_connector.models.amazon_rate_limit import (
     PgRateLimiter,
@@ -40,6 +40,7 @@ class AmazonSandboxCase(TransactionCase):
     """A running sandbox with one seller, and an account connected to it."""
 
     marketplaces = ("A1PA6795UKMFR9", "A13V1IB3VIYZZH", "A1F83G8C2ARO7P")
+    region = "EU"
     time_scale = 1000.0
 
     @classmethod
@@ -70,7 +71,7 @@ class AmazonSandboxCase(TransactionCase):
     def _account_vals(cls, seller, **vals):
         return {
             "name": f"Amazon {seller['seller_id']}",
-            "region": "EU",
+            "region": cls.region,
             "seller_ref": seller["seller_id"],
             "lwa_client_id": seller["client_id"],
             "lwa_client_secret": seller["client_secret"],
@@ -115,3 +116,67 @@ class AmazonSandboxCase(TransactionCase):
         secrets = (seller["client_secret"], seller["refresh_token"])
         self.assertEqual(redact(text or "", secrets), text or "")
         self.assertNotIn("Atza|", text or "")
+
+
+class AmazonUiCase(HttpCase):
+    """A sandbox seller of ``seed_count`` seeded orders on Amazon.de for the
+    tours; ``self.account`` connects to it once :meth:`_connect` ran."""
+
+    seller_name = "UITOUR"
+    account_name = "Amazon tour account"
+    seed = 31
+    seed_count = 12
+
+    def setUp(self):
+        super().setUp()
+        self.sandbox = sandbox_class()(time_scale=1000.0, settle_seconds=0)
+        self.sandbox.start()
+        self.addCleanup(self.sandbox.stop)
+        name = self.seller_name.lower()
+        self.seller = {
+            "seller_id": f"A{self.seller_name}SELLER1",
+            "client_id": f"amzn1.application-oa2-client.{name}",
+            "client_secret": f"{name}-secret",
+            "refresh_token": f"Atzr|{name}-refresh",
+            "marketplaces": ["A1PA6795UKMFR9"],
+        }
+        self.sandbox.add_seller(**self.seller)
+        self.orders = self.sandbox.seed_orders(
+            self.seed, self.seed_count, seller_id=self.seller["seller_id"]
+        )
+        euro = self.env.ref("base.EUR")
+        euro.active = True
+        if self.env.company.currency_id != euro:
+            self.env["res.currency.rate"].create(
+                {"currency_id": euro.id, "rate": 0.9, "name": "2000-01-01"}
+            )
+        self.account = self.env["amazon.account"].create(
+            {
+                "name": self.account_name,
+                "region": "EU",
+                "lwa_client_id": self.seller["client_id"],
+                "lwa_client_secret": self.seller["client_secret"],
+                "refresh_token": self.seller["refresh_token"],
+                "endpoint_override": self.sandbox.url,
+                "lwa_endpoint_override": f"{self.sandbox.url}/auth/o2/token",
+            }
+        )
+
+    def _stock_products(self, quantity=100):
+        """A storable product with stock for every SKU of the seeded orders."""
+        skus = {i["product"]["sellerSku"] for o in self.orders for i in o["orderItems"]}
+        warehouse = self.env.user._get_default_warehouse_id()
+        for sku in sorted(skus):
+            product = self.env["product.product"].create(
+                {"name": sku, "default_code": sku, "is_storable": True}
+            )
+            self.env["stock.quant"]._update_available_quantity(
+                product, warehouse.lot_stock_id, quantity
+            )
+
+    def _connect_and_sync(self):
+        self.account.action_test_connection()
+        self.account.action_sync_orders()
+        return self.env["sale.order"].search(
+            [("amazon_account_id", "=", self.account.id)]
+        )

@@ -76,16 +76,10 @@ class TestInvoicing(ShipmentCase):
 
 class TestInvoicingYen(ShipmentCase):
     marketplaces = (JP,)
+    region = "FE"
+    currencies = ("JPY",)
     seed = 24
     seed_count = 40
-
-    @classmethod
-    def _sync_class(cls):
-        cls.account.marketplace_ids = cls.env["amazon.marketplace"].search(
-            [("marketplace_ref", "=", JP)]
-        )
-        cls._add_rates(["JPY"])
-        return super()._sync_class()
 
     def test_yen_invoices_have_no_decimals(self):
         fba = self.SaleOrder.search(

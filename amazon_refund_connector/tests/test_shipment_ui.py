@@ -1,54 +1,20 @@
-from odoo.tests import HttpCase, tagged
+from odoo.tests import tagged
 
-from .common import sandbox_class
+from .common import AmazonUiCase
 
 
 @tagged("post_install", "-at_install")
-class TestShipmentUi(HttpCase):
+class TestShipmentUi(AmazonUiCase):
     """A warehouse user validates an Amazon delivery and sees Amazon confirm it."""
+
+    seller_name = "UISHIP"
+    seed = 33
+    seed_count = 30
 
     def setUp(self):
         super().setUp()
-        self.sandbox = sandbox_class()(time_scale=1000.0, settle_seconds=0)
-        self.sandbox.start()
-        self.addCleanup(self.sandbox.stop)
-        seller = {
-            "seller_id": "AUISHIPSELLER1",
-            "client_id": "amzn1.application-oa2-client.shiptour",
-            "client_secret": "ship-tour-secret",
-            "refresh_token": "Atzr|ship-tour-refresh",
-            "marketplaces": ["A1PA6795UKMFR9"],
-        }
-        self.sandbox.add_seller(**seller)
-        orders = self.sandbox.seed_orders(33, 30, seller_id=seller["seller_id"])
-        euro = self.env.ref("base.EUR")
-        euro.active = True
-        if self.env.company.currency_id != euro:
-            self.env["res.currency.rate"].create(
-                {"currency_id": euro.id, "rate": 0.9, "name": "2000-01-01"}
-            )
-        skus = {i["product"]["sellerSku"] for o in orders for i in o["orderItems"]}
-        warehouse = self.env.user._get_default_warehouse_id()
-        for sku in skus:
-            product = self.env["product.product"].create(
-                {"name": sku, "default_code": sku, "is_storable": True}
-            )
-            self.env["stock.quant"]._update_available_quantity(
-                product, warehouse.lot_stock_id, 100
-            )
-        self.account = self.env["amazon.account"].create(
-            {
-                "name": "Amazon shipment tour",
-                "region": "EU",
-                "lwa_client_id": seller["client_id"],
-                "lwa_client_secret": seller["client_secret"],
-                "refresh_token": seller["refresh_token"],
-                "endpoint_override": self.sandbox.url,
-                "lwa_endpoint_override": f"{self.sandbox.url}/auth/o2/token",
-            }
-        )
-        self.account.action_test_connection()
-        self.account.action_sync_orders()
+        self._stock_products()
+        self._connect_and_sync()
         self.sale = self.env["sale.order"].search(
             [
                 ("amazon_account_id", "=", self.account.id),
@@ -80,6 +46,6 @@ class TestShipmentUi(HttpCase):
         self.assertEqual(self.picking.amazon_sync_state, "synced")
         self.start_tour(url, "amazon_shipment_synced_tour", login="admin")
         [package] = self.sandbox.packages_of(
-            self.sale.amazon_order_ref, seller_id="AUISHIPSELLER1"
+            self.sale.amazon_order_ref, seller_id=self.seller["seller_id"]
         )
         self.assertEqual(package["trackingNumber"], "00340434161094000042")

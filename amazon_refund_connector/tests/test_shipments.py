@@ -12,12 +12,23 @@ from .test_order_sync import OrderSyncCase
 
 
 class ShipmentCase(OrderSyncCase):
+    """The seeded orders of the class's marketplaces, imported once.
+
+    ``currencies``: currencies beyond EUR and GBP that those marketplaces
+    sell in (their rates are added).
+    """
+
     seed = 21
     seed_count = 160
+    currencies = ()
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
+        cls.account.marketplace_ids = cls.env["amazon.marketplace"].search(
+            [("marketplace_ref", "in", list(cls.marketplaces))]
+        )
+        cls._add_rates(cls.currencies)
         cls._sync_class()
         warehouse = cls.env.user._get_default_warehouse_id()
         for product in cls.products:
