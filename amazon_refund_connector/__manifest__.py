@@ -33,6 +33,7 @@
         "views/amazon_rate_limit_views.xml",
         "views/stock_picking_views.xml",
         "views/amazon_refund_views.xml",
+        "views/amazon_feed_views.xml",
         "views/amazon_menus.xml",
     ],
     "assets": {

@@ -5,6 +5,8 @@ from . import amazon_offer
 from . import amazon_carrier
 from . import amazon_shipment
 from . import amazon_refund
+from . import amazon_refund_sent
+from . import amazon_feed
 from . import delivery_carrier
 from . import account_move
 from . import account_tax

@@ -51,6 +51,7 @@ ORIGINS = [
     ("odoo", "Sent from Odoo"),
 ]
 STATES = [
+    ("queued", "Queued"),
     ("sent", "Sent to Amazon"),
     ("done", "Done"),
     ("failed", "Failed"),
@@ -119,6 +120,12 @@ class AmazonRefund(models.Model):
         string="Numbers", readonly=True, help="Amazon's feed id of a refund sent."
     )
     amazon_key = fields.Char(readonly=True, index=True, copy=False)
+    feed_id = fields.Many2one(
+        "amazon.feed", string="Feed", index=True, readonly=True, ondelete="restrict"
+    )
+    feed_message = fields.Integer(
+        string="Feed message", readonly=True, help="MessageID of the entry in its feed."
+    )
 
     _sql_constraints = [
         (
@@ -155,6 +162,13 @@ class AmazonRefund(models.Model):
             "res_id": self.credit_note_id.id,
             "view_mode": "form",
         }
+
+    def action_check_feed(self):
+        """Button: read the processing result of the entries' feeds."""
+        feeds = self.feed_id
+        if not feeds:
+            raise UserError(self.env._("These refunds were not sent from Odoo."))
+        return feeds.action_check_result()
 
     # -- import ------------------------------------------------------------------
 
@@ -209,6 +223,7 @@ class AmazonRefund(models.Model):
                 result.fail(refund.refund_id, refund.posted, problem)
             else:
                 ready.append(refund)
+        ready = self._amazon_link_sent(account, ready, sales, result)
         self._amazon_book(account, ready, sales, result)
 
     @api.model

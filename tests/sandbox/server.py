@@ -15,7 +15,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from .faults import ANY_OPERATION, FaultQueue
 from .generator import generate_orders, set_status, supported_marketplaces
-from .ops import default_routes, finances
+from .ops import default_routes, feeds, finances
 from .ratelimit import RateLimiter
 from .routing import ApiError, Reply, Request, Router
 from .state import SandboxState
@@ -425,6 +425,16 @@ class SandboxServer:
     def transactions_of(self, seller_id=None, order_id=None):
         """The seller's transactions (of one order), listed yet or not."""
         return finances.transactions_of(self, seller_id, order_id)
+
+    # control API: feeds ---------------------------------------------------------
+
+    def configure_feeds(self, **options):
+        """Set how feeds are processed (see ops.feeds.configure)."""
+        return feeds.configure(self, **options)
+
+    def feed_info(self, feed_id):
+        """A feed's document as uploaded and the refunds it booked."""
+        return feeds.feed_info(self, feed_id)
 
     # dispatch ------------------------------------------------------------------
 

@@ -1,6 +1,6 @@
 """The sandbox's operations; each module contributes its ROUTES."""
 
-from . import control, finances, lwa, orders, sellers, shipments
+from . import control, feeds, finances, lwa, orders, sellers, shipments
 
 
 def default_routes():
@@ -10,5 +10,6 @@ def default_routes():
         *orders.ROUTES,
         *shipments.ROUTES,
         *finances.ROUTES,
+        *feeds.ROUTES,
         *control.ROUTES,
     ]
