@@ -2,7 +2,7 @@
     "name": "Amazon Connector (orders, shipments, FBA stock, refunds)",
     "summary": "Sync Amazon Seller Central orders, shipments, FBA stock, refunds "
     "and payments through the Selling Partner API",
-    "version": "18.0.1.0.0",
+    "version": "18.0.1.1.0",
     "category": "Sales/Sales",
     "website": "https://github.com/amazon-connector-odoo/amazon-connector",
     "author": "Amazon Connector for Odoo contributors",
@@ -25,6 +25,7 @@
         "data/amazon_product_data.xml",
         "data/amazon_carrier_data.xml",
         "data/mail_template_data.xml",
+        "data/amazon_privacy_data.xml",
         "views/sale_order_views.xml",
         "views/amazon_order_wizard_views.xml",
         "views/amazon_account_views.xml",
@@ -34,6 +35,7 @@
         "views/stock_picking_views.xml",
         "views/amazon_refund_views.xml",
         "views/amazon_feed_views.xml",
+        "views/amazon_privacy_views.xml",
         "views/amazon_menus.xml",
     ],
     "assets": {

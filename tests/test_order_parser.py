@@ -332,3 +332,103 @@ def test_shipped_item_without_fulfilled_quantity_shipped_it_all():
     assert parsed.items[0].quantity_shipped == 3
     unshipped = parser.parse_order(order([data], status="UNSHIPPED"))
     assert unshipped.items[0].quantity_shipped == 0
+
+
+# -- buyer and address text beyond what any address holds --------------------
+
+
+def _with_buyer_and_address(buyer, address):
+    return order(
+        [item([breakdown("ITEM", "10.00")], total="10.00")],
+        buyer=buyer,
+        recipient={"deliveryAddress": address},
+    )
+
+
+def test_overlong_fields_are_cut_and_reported():
+    parsed = parser.parse_order(
+        _with_buyer_and_address(
+            {"buyerName": "A" * 5000, "buyerEmail": "x" * 300 + "@example.com"},
+            {
+                "name": "Ann Example",
+                "addressLine1": "Street " * 100,
+                "city": "C" * 70,
+                "postalCode": "1" * 40,
+                "countryCode": "DE",
+            },
+        )
+    )
+    assert len(parsed.buyer_name) == parser.TEXT_LIMITS["buyerName"]
+    assert len(parsed.buyer_email) == parser.TEXT_LIMITS["buyerEmail"]
+    assert len(parsed.address["addressLine1"]) <= parser.TEXT_LIMITS["addressLine1"]
+    assert parsed.address["addressLine1"].startswith("Street Street")
+    assert len(parsed.address["city"]) == 64
+    assert len(parsed.address["postalCode"]) == 20
+    assert parsed.address["name"] == "Ann Example"
+    cut = {i.field: i for i in parsed.text_issues if i.problem == "too_long"}
+    assert set(cut) == {
+        "buyer.buyerName",
+        "buyer.buyerEmail",
+        "deliveryAddress.addressLine1",
+        "deliveryAddress.city",
+        "deliveryAddress.postalCode",
+    }
+    assert cut["buyer.buyerName"].length == 5000
+    assert cut["buyer.buyerName"].limit == 128
+
+
+@pytest.mark.parametrize(
+    "raw, kept",
+    [
+        ("Ann\x00 Example", "Ann Example"),
+        ("Ann\tExample\r\n", "Ann Example"),
+        ("Ann \x1b[31mExample", "Ann [31mExample"),
+        ("Ann \u202eelpmaxE", "Ann elpmaxE"),
+        ("Ann\ud800 Example", "Ann Example"),
+        ("\u200fAnn\x7f Example\ufeff", "Ann Example"),
+    ],
+)
+def test_control_characters_are_removed_and_reported(raw, kept):
+    parsed = parser.parse_order(
+        _with_buyer_and_address(
+            {"buyerName": raw}, {"name": raw, "city": raw, "countryCode": "DE"}
+        )
+    )
+    assert parsed.buyer_name == kept
+    assert parsed.address["name"] == kept
+    assert parsed.address["city"] == kept
+    assert {(i.field, i.problem) for i in parsed.text_issues} == {
+        ("buyer.buyerName", "control"),
+        ("deliveryAddress.name", "control"),
+        ("deliveryAddress.city", "control"),
+    }
+
+
+def test_clean_text_in_every_script_is_kept_as_is():
+    names = ["Zoë Müller", "山田 太郎", "José da Silva", "محمد", "क्षत्रिय", "👩‍👩‍👧"]
+    parsed = parser.parse_order(
+        _with_buyer_and_address(
+            {"buyerName": names[0]},
+            {"name": " ".join(names), "countryCode": "JP", "phone": "+81 3-1234-5678"},
+        )
+    )
+    assert parsed.buyer_name == names[0]
+    assert parsed.address["name"] == " ".join(names)
+    assert parsed.address["phone"] == "+81 3-1234-5678"
+    assert parsed.text_issues == []
+
+
+def test_fields_that_are_not_text_are_left_out():
+    parsed = parser.parse_order(
+        _with_buyer_and_address(
+            {"buyerName": {"first": "Ann"}},
+            {"name": "Ann", "postalCode": 10115, "countryCode": "Deutschland"},
+        )
+    )
+    assert parsed.buyer_name == ""
+    assert parsed.address["postalCode"] == "10115"
+    assert "countryCode" not in parsed.address
+    assert {(i.field, i.problem) for i in parsed.text_issues} == {
+        ("buyer.buyerName", "invalid"),
+        ("deliveryAddress.countryCode", "invalid"),
+    }

@@ -254,3 +254,25 @@ def test_refresh_token_of_another_client_is_invalid_grant(sandbox, sp_client):
         client_secret="x-secret",
     )
     assert len(good.get_marketplace_participation().payload) == 1
+
+
+@pytest.mark.parametrize(
+    "kind, status, error",
+    [("server_error", 503, "server_error"), ("throttle", 429, "slow_down")],
+)
+def test_lwa_faults_answer_as_an_oauth_server(sandbox, seller, kind, status, error):
+    sandbox.inject_fault("getAccessToken", kind)
+    answer = httpx.post(
+        f"{sandbox.url}/auth/o2/token",
+        data={
+            "grant_type": "refresh_token",
+            "refresh_token": seller["refresh_token"],
+            "client_id": seller["client_id"],
+            "client_secret": seller["client_secret"],
+        },
+    )
+    assert answer.status_code == status
+    assert answer.json()["error"] == error
+    assert answer.json()["error_description"]
+    assert answer.headers["Cache-Control"] == "no-store"
+    assert sandbox.calls[-1][:2] == ("getAccessToken", status)

@@ -270,3 +270,142 @@ def test_token_bucket_math():
     assert wait == 0
     state = layer.drain(state, 2.0, rate=0.25)
     assert state.tokens == 0 and state.rate == 0.25
+
+
+# -- Login with Amazon: outages against refused credentials ------------------
+
+
+def _fresh_token(client):
+    # sp_api caches access tokens by refresh token: ask Login with Amazon.
+    client.forget_access_token()
+
+
+@pytest.mark.parametrize(
+    "kind, options, code",
+    [
+        ("server_error", {}, "LwaUnavailable"),
+        ("server_error", {"status": 500}, "LwaUnavailable"),
+        ("server_error_html", {}, "MalformedResponse"),
+        ("throttle", {}, "LwaUnavailable"),
+        ("reset", {}, "Unreachable"),
+    ],
+)
+def test_lwa_outage_is_transient(server, seller, kind, options, code):
+    server.inject_fault("getAccessToken", kind, **options)
+    with (
+        make_client(server, seller) as client,
+        pytest.raises(layer.AmazonServerError) as caught,
+    ):
+        _fresh_token(client)
+        client.get_marketplace_participations()
+    assert caught.value.retryable
+    assert caught.value.code == code
+    assert "could not be reached" in str(caught.value)
+    # Login with Amazon answered the fault: the outage was its own.
+    assert server.faults.pending("getAccessToken") == 0
+
+
+def test_lwa_timeout_is_transient(server, seller):
+    server.inject_fault("getAccessToken", "slow", delay=1.5)
+    with (
+        make_client(server, seller, timeout=0.3) as client,
+        pytest.raises(layer.AmazonServerError) as caught,
+    ):
+        _fresh_token(client)
+        client.get_marketplace_participations()
+    assert caught.value.retryable
+    assert "could not be reached" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "change, status, code",
+    [
+        ({"refresh_token": "Atzr|not-a-known-token"}, 400, "invalid_grant"),
+        ({"client_secret": "not-the-secret"}, 401, "invalid_client"),
+    ],
+)
+def test_lwa_refused_credentials_are_final(server, seller, change, status, code):
+    with (
+        make_client(server, {**seller, **change}) as client,
+        pytest.raises(layer.AmazonAuthError) as caught,
+    ):
+        _fresh_token(client)
+        client.get_marketplace_participations()
+    assert not caught.value.retryable
+    assert caught.value.status == status
+    assert caught.value.code == code
+    assert "refused the credentials" in str(caught.value)
+    assert "not-the-secret" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "url, problem",
+    [
+        ("sandbox.example.com", "scheme"),
+        ("ftp://sandbox.example.com", "scheme"),
+        ("https://", "host"),
+        ("http:///auth/o2/token", "host"),
+        ("https://sandbox.example.com:port", "port"),
+        ("https://sandbox.example.com:99999", "port"),
+        ("https://sand box.example.com", "spaces"),
+        ("https://sandbox.example.com\n", "spaces"),
+        ("https://sandbox.example.com/?x=1", "query"),
+        ("  ", "empty"),
+    ],
+)
+def test_malformed_endpoint_is_refused_not_retried(server, seller, url, problem):
+    assert layer.endpoint_problem(url) == problem
+    for field in ("endpoint", "lwa_endpoint"):
+        credentials = layer.Credentials(
+            client_id=seller["client_id"],
+            client_secret=seller["client_secret"],
+            refresh_token=seller["refresh_token"],
+            region="EU",
+            **{
+                "endpoint": server.url,
+                "lwa_endpoint": f"{server.url}/auth/o2/token",
+                field: url,
+            },
+        )
+        with (
+            layer.AmazonClient(credentials) as client,
+            pytest.raises(layer.AmazonInvalidInput) as caught,
+        ):
+            client.get_marketplace_participations()
+        assert not caught.value.retryable
+        assert "not a valid http(s) URL" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://127.0.0.1:8080", "https://sandbox.example.com/base/", "http://[::1]:9"],
+)
+def test_valid_endpoints_are_accepted(url):
+    assert layer.endpoint_problem(url) is None
+
+
+class _BookkeepingFails(layer.MemoryRateLimiter):
+    """Buckets whose store gives up after Amazon has answered."""
+
+    def observe(self, operation, rate):
+        raise OSError("the rate-limit store is unavailable")
+
+    def throttled(self, operation, rate=None):
+        raise OSError("the rate-limit store is unavailable")
+
+
+def test_answer_kept_when_bookkeeping_fails(server, seller, caplog):
+    with make_client(server, seller, _BookkeepingFails()) as client:
+        rows = client.get_marketplace_participations()
+    assert sorted(r["marketplace"]["id"] for r in rows) == sorted(MARKETPLACES)
+    assert "Could not record the rate" in caplog.text
+
+
+def test_throttle_reported_when_bookkeeping_fails(server, seller):
+    server.inject_fault("getMarketplaceParticipations", "throttle")
+    with (
+        make_client(server, seller, _BookkeepingFails()) as client,
+        pytest.raises(layer.AmazonThrottled) as caught,
+    ):
+        client.get_marketplace_participations()
+    assert caught.value.retry_after > 0

@@ -9,3 +9,4 @@ from . import ir_actions_report
 from . import product_template
 from . import sale_order
 from . import sale_order_line
+from . import amazon_privacy

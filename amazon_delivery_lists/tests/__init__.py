@@ -8,3 +8,4 @@ from . import test_list_document
 from . import test_constraints
 from . import test_security
 from . import test_ui
+from . import test_privacy

@@ -7,6 +7,7 @@ from . import amazon_shipment
 from . import amazon_refund
 from . import amazon_refund_sent
 from . import amazon_feed
+from . import amazon_privacy
 from . import delivery_carrier
 from . import account_move
 from . import account_tax

@@ -3,7 +3,7 @@ from contextlib import contextmanager
 from datetime import timedelta
 
 from odoo import api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import UserError, ValidationError
 from odoo.tools import config
 
 from ..sp_api import (
@@ -14,6 +14,7 @@ from ..sp_api import (
     AmazonServerError,
     AmazonThrottled,
     Credentials,
+    endpoint_problem,
 )
 from ..sp_api.orders import (
     FBM_IMPORTED_STATUSES,
@@ -401,6 +402,33 @@ class AmazonAccount(models.Model):
             )
         return accounts
 
+    @api.constrains("endpoint_override", "lwa_endpoint_override")
+    def _check_endpoint_overrides(self):
+        """Refuse on save an override no call could reach (never an outage)."""
+        problems = {
+            "empty": self.env._("it is empty"),
+            "spaces": self.env._("it contains spaces or control characters"),
+            "port": self.env._("its port is not a number between 1 and 65535"),
+            "scheme": self.env._("it does not start with http:// or https://"),
+            "host": self.env._("it names no host"),
+            "query": self.env._("it has a query or a fragment"),
+        }
+        for account in self.sudo():
+            for name in ("endpoint_override", "lwa_endpoint_override"):
+                url = account[name]
+                problem = url and endpoint_problem(url)
+                if problem:
+                    raise ValidationError(
+                        self.env._(
+                            "%(field)s %(url)s is not a valid http(s) URL: "
+                            "%(problem)s. Enter an address such as "
+                            "https://sandbox.example.com, or leave it empty.",
+                            field=account._fields[name]._description_string(self.env),
+                            url=url,
+                            problem=problems[problem],
+                        )
+                    )
+
     def _default_team(self):
         """The company's "Amazon" sales team, shared by its accounts."""
         self.ensure_one()
@@ -437,7 +465,7 @@ class AmazonAccount(models.Model):
         )
         return AmazonClient(
             self._get_credentials(),
-            self.env["amazon.rate.limit"]._limiter(self.id),
+            self.env["amazon.rate.limit"]._limiter_of(self),
             max_wait=INTERACTIVE_MAX_WAIT if interactive else 0.0,
             timeout=float(timeout),
         )
@@ -576,9 +604,11 @@ class AmazonAccount(models.Model):
     def _run_amazon_job(self, what, work):
         """Run ``work(client)`` in a queue job and return its result.
 
-        Throttling and server errors re-schedule the job after the delay
-        Amazon asked for (no worker sleeps); other Amazon errors are recorded
-        on the account and end the job with that message as its result.
+        Throttling re-schedules the job after the delay Amazon asked for (no
+        worker sleeps), an outage (Amazon or Login with Amazon unreachable or
+        failing) after the job's back-off; other Amazon errors (refused
+        credentials, a malformed endpoint) are recorded on the account and
+        end the job with that message as its result.
         """
         # queue_job is a dependency of the addon, not of the SP-API layer.
         from odoo.addons.queue_job.exception import RetryableJobError
@@ -594,7 +624,10 @@ class AmazonAccount(models.Model):
                 seconds=max(int(error.retry_after + 0.999), 1),
                 ignore_retry=True,
             ) from None
-        except (AmazonServerError, SyncRunning) as error:
+        except AmazonServerError as error:
+            # An outage: the job's retry pattern backs off attempt by attempt.
+            raise RetryableJobError(self._amazon_error_message(error)) from None
+        except SyncRunning as error:
             raise RetryableJobError(str(error), seconds=60) from None
         except AmazonError as error:
             return self._record_amazon_error(error, what)

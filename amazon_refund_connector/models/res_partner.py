@@ -1,8 +1,27 @@
+import hashlib
+import hmac
+import secrets
+
 from odoo import api, fields, models
+
+# The database's secret the partner matching keys are keyed with.
+KEY_SECRET_PARAM = "amazon_refund_connector.partner_key_secret"
+# Prefix of a keyed hash (HMAC-SHA256) of a buyer's or address's identity.
+HASHED_KEY_PREFIX = "amazon-buyer:h1:"
+# Prefix of the key of a buyer whose data was purged (with the partner id).
+PURGED_KEY_PREFIX = "amazon-purged:"
 
 
 def _norm(value):
     return " ".join(str(value or "").split()).casefold()
+
+
+def hashed_key(secret, clear):
+    """The matching key stored for the clear identity ``clear``."""
+    digest = hmac.new(
+        secret.encode("utf-8"), clear.encode("utf-8"), hashlib.sha256
+    ).hexdigest()
+    return HASHED_KEY_PREFIX + digest
 
 
 class ResPartner(models.Model):
@@ -14,7 +33,8 @@ class ResPartner(models.Model):
         copy=False,
         readonly=True,
         help="Identifies an Amazon buyer or one of their delivery addresses, "
-        "so that synchronising orders again never creates them twice.",
+        "so that synchronising orders again never creates them twice. A keyed "
+        "hash: it tells nothing of the buyer.",
     )
 
     def _amazon_buyers_removed(self):
@@ -26,6 +46,7 @@ class ResPartner(models.Model):
         return self.filtered(lambda p: not p.amazon_key)
 
     def init(self):
+        self._amazon_key_secret()
         # One buyer, one address per company: a second sync (or another
         # worker) finds them instead of creating them again.
         self.env.cr.execute(
@@ -37,8 +58,30 @@ class ResPartner(models.Model):
         )
 
     @api.model
+    def _amazon_key_secret(self):
+        """The database's secret of the matching keys, made on first need."""
+        params = self.env["ir.config_parameter"].sudo()
+        secret = params.get_param(KEY_SECRET_PARAM)
+        if not secret:
+            secret = secrets.token_hex(32)
+            params.set_param(KEY_SECRET_PARAM, secret)
+        return secret
+
+    @api.model
+    def _amazon_hashed_key(self, clear):
+        return hashed_key(self._amazon_key_secret(), clear)
+
+    @api.model
     def _amazon_customer_key(self, order):
-        """Key of the buyer of ``order`` (a parsed Amazon order).
+        """Key of the buyer of ``order``: a keyed hash of its identity."""
+        clear = self._amazon_clear_customer_key(order)
+        if clear.startswith("amazon-anonymous:"):
+            return clear  # a marketplace, nobody's data
+        return self._amazon_hashed_key(clear)
+
+    @api.model
+    def _amazon_clear_customer_key(self, order):
+        """Identity of the buyer of ``order`` (a parsed Amazon order).
 
         Matching rule: Amazon hides buyers' real e-mail addresses but gives
         each buyer a stable anonymised one, so the buyer e-mail identifies a
@@ -61,7 +104,16 @@ class ResPartner(models.Model):
 
     @api.model
     def _amazon_address_key(self, customer_key, order):
-        """Key of the delivery address of ``order`` under its customer."""
+        """Key of the delivery address of ``order`` under its customer: a
+        keyed hash of the buyer's identity and the address."""
+        return self._amazon_hashed_key(
+            self._amazon_clear_address_key(
+                self._amazon_clear_customer_key(order), order
+            )
+        )
+
+    @api.model
+    def _amazon_clear_address_key(self, customer_key, order):
         address = order.address
         parts = [
             address.get(field)
@@ -250,3 +302,56 @@ class ResPartner(models.Model):
         if order.buyer_company:
             vals["company_name"] = order.buyer_company
         return vals
+
+    @api.model
+    def _amazon_text_issue_messages(self, order):
+        """Sentences saying which buyer or address fields of ``order`` were
+        cleaned, cut or left out before they were stored (never their text)."""
+        labels = {
+            "buyer.buyerName": self.env._("buyer name"),
+            "buyer.buyerEmail": self.env._("buyer e-mail"),
+            "buyer.buyerCompanyName": self.env._("buyer company"),
+            "deliveryAddress.name": self.env._("recipient name"),
+            "deliveryAddress.companyName": self.env._("recipient company"),
+            "deliveryAddress.addressLine1": self.env._("address line 1"),
+            "deliveryAddress.addressLine2": self.env._("address line 2"),
+            "deliveryAddress.addressLine3": self.env._("address line 3"),
+            "deliveryAddress.city": self.env._("city"),
+            "deliveryAddress.districtOrCounty": self.env._("district or county"),
+            "deliveryAddress.stateOrRegion": self.env._("state or region"),
+            "deliveryAddress.municipality": self.env._("municipality"),
+            "deliveryAddress.postalCode": self.env._("postal code"),
+            "deliveryAddress.countryCode": self.env._("country code"),
+            "deliveryAddress.phone": self.env._("phone"),
+        }
+        messages = []
+        for issue in order.text_issues:
+            label = labels.get(issue.field, issue.field)
+            if issue.problem == "too_long":
+                messages.append(
+                    self.env._(
+                        "Amazon sent a %(field)s of %(length)s characters; it was "
+                        "cut to %(limit)s. Check it with the buyer's order on "
+                        "Amazon.",
+                        field=label,
+                        length=issue.length,
+                        limit=issue.limit,
+                    )
+                )
+            elif issue.problem == "control":
+                messages.append(
+                    self.env._(
+                        "Amazon sent a %(field)s with control or hidden "
+                        "characters; they were removed.",
+                        field=label,
+                    )
+                )
+            else:
+                messages.append(
+                    self.env._(
+                        "Amazon sent a %(field)s that is not a valid value; it was "
+                        "left out.",
+                        field=label,
+                    )
+                )
+        return messages

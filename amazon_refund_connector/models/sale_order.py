@@ -465,6 +465,7 @@ class SaleOrder(models.Model):
         self, account, order, marketplace, customer, delivery, pricelist, plan, taxes
     ):
         issues = list(plan.issues)
+        issues += self.env["res.partner"]._amazon_text_issue_messages(order)
         if order.channel == "FBM" and not order.address and not order.is_cancelled:
             issues.append(
                 self.env._(

@@ -6,6 +6,8 @@ from .client import (
     REGION_ENDPOINTS,
     AmazonClient,
     Credentials,
+    check_endpoint,
+    endpoint_problem,
 )
 from .errors import (
     AmazonAuthError,
@@ -44,8 +46,10 @@ __all__ = [
     "Credentials",
     "MemoryRateLimiter",
     "RateLimiter",
+    "check_endpoint",
     "default_limit",
     "drain",
+    "endpoint_problem",
     "parse_rate_header",
     "protect_sp_api_loggers",
     "redact",

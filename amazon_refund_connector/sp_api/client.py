@@ -20,6 +20,7 @@ from sp_api.auth._core import build_cache_key
 from sp_api.auth.exceptions import AuthorizationError
 from sp_api.base import Marketplaces
 from sp_api.base import exceptions as sp_exceptions
+from sp_api.base._transport_httpx import HttpxTransport
 
 from .errors import (
     AmazonAuthError,
@@ -94,7 +95,7 @@ class Credentials:
     @property
     def base_url(self):
         if self.endpoint:
-            return self.endpoint.rstrip("/")
+            return check_endpoint(self.endpoint, "SP-API endpoint").rstrip("/")
         try:
             return REGION_ENDPOINTS[self.region]
         except KeyError as exc:
@@ -103,24 +104,85 @@ class Credentials:
             ) from exc
 
 
-def _token_client_class(lwa_endpoint):
-    """An ``AccessTokenClient`` posting to ``lwa_endpoint`` instead of Amazon."""
-    if not lwa_endpoint:
-        return AccessTokenClient
-    parts = urlsplit(lwa_endpoint)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+# Why an endpoint override is refused: code -> sentence.
+ENDPOINT_PROBLEMS = {
+    "empty": "it is empty",
+    "spaces": "it contains spaces or control characters",
+    "port": "its port is not a number between 1 and 65535",
+    "scheme": "it does not start with http:// or https://",
+    "host": "it names no host",
+    "query": "it has a query or a fragment",
+}
+
+
+def endpoint_problem(url):
+    """Why ``url`` cannot be an endpoint override (a code of
+    :data:`ENDPOINT_PROBLEMS`), or None when it can.
+
+    An override is an absolute http(s) URL with a host (and a port, if any,
+    that is a number), without spaces, query or fragment.
+    """
+    text = url or ""
+    if not text.strip():
+        return "empty"
+    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in text):
+        return "spaces"
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError:
+        return "port"
+    if parts.scheme not in ("http", "https"):
+        return "scheme"
+    if not parts.hostname:
+        return "host"
+    if parts.query or parts.fragment:
+        return "query"
+    if port == 0:
+        return "port"
+    return None
+
+
+def check_endpoint(url, what):
+    """``url`` if it is a usable endpoint override; else AmazonInvalidInput."""
+    problem = endpoint_problem(url)
+    if problem:
         raise AmazonInvalidInput(
-            f"The LWA endpoint {lwa_endpoint!r} is not an http(s) URL."
+            f"The {what} {url!r} is not a valid http(s) URL: "
+            f"{ENDPOINT_PROBLEMS[problem]}.",
+            code="InvalidEndpoint",
         )
-    return type(
-        "OverriddenAccessTokenClient",
-        (AccessTokenClient,),
-        {
-            "scheme": f"{parts.scheme}://",
-            "host": parts.netloc,
-            "path": parts.path or AccessTokenClient.path,
-        },
-    )
+    return url
+
+
+def _token_client_class(lwa_endpoint, timeout):
+    """An ``AccessTokenClient`` posting to ``lwa_endpoint`` (or Amazon's) and
+    giving up after ``timeout`` seconds, like the SP-API calls.
+
+    sp_api builds its token client with httpx's default timeout of 5 s, so a
+    Login with Amazon that hangs would otherwise not be seen as an outage at
+    the timeout the account is given.
+    """
+    attributes = {"__init__": _token_client_init(timeout)}
+    if lwa_endpoint:
+        parts = urlsplit(check_endpoint(lwa_endpoint, "LWA endpoint"))
+        attributes.update(
+            scheme=f"{parts.scheme}://",
+            host=parts.netloc,
+            path=parts.path or AccessTokenClient.path,
+        )
+    return type("ConnectorAccessTokenClient", (AccessTokenClient,), attributes)
+
+
+def _token_client_init(timeout):
+    def __init__(self, refresh_token=None, credentials=None, proxies=None, verify=True):
+        AccessTokenClient.__init__(self, refresh_token, credentials, proxies, verify)
+        self._transport.close()
+        self._transport = HttpxTransport(
+            timeout=timeout, proxies=proxies, verify=verify
+        )
+
+    return __init__
 
 
 class AmazonClient:
@@ -166,7 +228,9 @@ class AmazonClient:
                     "lwa_client_secret": creds.client_secret,
                 },
                 timeout=self.timeout,
-                auth_token_client_class=_token_client_class(creds.lwa_endpoint),
+                auth_token_client_class=_token_client_class(
+                    creds.lwa_endpoint, self.timeout
+                ),
             )
             api.endpoint = creds.base_url
             self._apis[api_class] = api
@@ -236,12 +300,34 @@ class AmazonClient:
                 raise self._translate(operation, exc) from None
             except Exception as exc:
                 raise self._translate(operation, exc) from None
-            self.limiter.observe(operation, parse_rate_header(response.headers))
+            self._observe(operation, response)
             return response
+
+    def _observe(self, operation, response):
+        """Adopt the rate Amazon announced; never lose its answer over it.
+
+        Amazon has answered (and may have applied the call): a failure to
+        note its rate only costs the rate update, logged here.
+        """
+        try:
+            self.limiter.observe(operation, parse_rate_header(response.headers))
+        except Exception:  # bookkeeping after the answer
+            _logger.warning(
+                "Could not record the rate Amazon announced for %s",
+                operation,
+                exc_info=True,
+            )
 
     def _on_throttled(self, operation, exc, final=False):
         headers = getattr(exc, "headers", None)
-        wait = self.limiter.throttled(operation, parse_rate_header(headers))
+        announced = parse_rate_header(headers)
+        try:
+            wait = self.limiter.throttled(operation, announced)
+        except Exception:  # the 429 is reported anyway
+            _logger.warning(
+                "Could not record that Amazon throttled %s", operation, exc_info=True
+            )
+            wait = 1.0 / announced if announced else 60.0
         retry_after = max(parse_retry_after(headers) or 0.0, wait)
         if final or retry_after > self.max_wait:
             raise AmazonThrottled(
@@ -260,6 +346,17 @@ class AmazonClient:
             return exc
         if isinstance(exc, AuthorizationError):
             text = redact(exc.message or exc.error_code or "", secrets)
+            status = exc.status_code
+            if not isinstance(status, int) or status >= 500 or status in (408, 429):
+                # LWA itself is down or busy: the credentials were not judged.
+                return AmazonServerError(
+                    f"Amazon could not be reached: Login with Amazon failed to "
+                    f"issue an access token for {operation} (HTTP {status})"
+                    + (f": {text}." if text else "."),
+                    code="LwaUnavailable",
+                    operation=operation,
+                    status=status,
+                )
             return AmazonAuthError(
                 f"Login with Amazon refused the credentials ({exc.error_code}): {text}",
                 code=exc.error_code,
@@ -270,7 +367,8 @@ class AmazonClient:
             return _from_selling_api_exception(operation, exc, secrets)
         if isinstance(exc, httpx.TimeoutException):
             return AmazonServerError(
-                f"Amazon did not answer {operation} within {self.timeout:.0f} s.",
+                f"Amazon could not be reached: it did not answer {operation} "
+                f"within {self.timeout:g} s.",
                 operation=operation,
                 code="Timeout",
             )
@@ -283,7 +381,8 @@ class AmazonClient:
             )
         if isinstance(exc, JSONDecodeError):
             return AmazonServerError(
-                f"Login with Amazon returned an unreadable answer to {operation}.",
+                f"Amazon could not be reached: Login with Amazon returned an "
+                f"unreadable answer to {operation}.",
                 operation=operation,
                 code="MalformedResponse",
             )

@@ -12,6 +12,7 @@ item's ``proceedsTotal`` tells which, and the marketplace's setting decides
 when it is absent.
 """
 
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
@@ -32,6 +33,53 @@ ORDER_SYNC_INCLUDED_DATA = (
     "FULFILLMENT",
     "PACKAGES",
 )
+
+
+# Longest text kept of a buyer or address field. Amazon's models set no
+# limit; these are beyond any real name or address (and beyond what carriers
+# print on a label), so only junk is ever cut.
+TEXT_LIMITS = {
+    "buyerName": 128,
+    "buyerEmail": 254,  # RFC 5321's longest address
+    "buyerCompanyName": 128,
+    "name": 128,
+    "companyName": 128,
+    "addressLine1": 128,
+    "addressLine2": 128,
+    "addressLine3": 128,
+    "city": 64,
+    "districtOrCounty": 64,
+    "stateOrRegion": 64,
+    "municipality": 64,
+    "postalCode": 20,
+    "countryCode": 2,
+    "phone": 32,
+}
+# Format characters that reorder or hide text (bidirectional overrides and
+# isolates, the byte order mark); other format characters (joiners used by
+# many scripts) are kept.
+_HIDDEN_FORMAT = {
+    *range(0x202A, 0x202F),
+    *range(0x2066, 0x206A),
+    0x200E,
+    0x200F,
+    0xFEFF,
+}
+
+
+@dataclass(frozen=True)
+class TextIssue:
+    """A buyer or address field Amazon sent that was not stored as it came.
+
+    ``problem``: "control" (control characters removed), "too_long" (cut to
+    ``limit``; ``length`` is what Amazon sent) or "invalid" (not text, or no
+    country code: left out).
+    """
+
+    field: str
+    problem: str
+    length: int = 0
+    limit: int = 0
 
 
 class MalformedOrder(ValueError):
@@ -87,6 +135,8 @@ class Order:
     # Charged apart from the items (Amazon: DELIVERY_TIP is not attributed
     # to any item).
     delivery_tip: Decimal = Decimal(0)
+    # Buyer and address fields cleaned or cut (TextIssue), for a message.
+    text_issues: list = field(default_factory=list)
 
     @property
     def is_cancelled(self):
@@ -98,6 +148,57 @@ class Order:
             FBA_IMPORTED_STATUSES if self.channel == FBA else FBM_IMPORTED_STATUSES
         )
         return self.status in allowed
+
+
+def clean_text(value, limit):
+    """``(text, problems)``: ``value`` on one line, without control or hidden
+    characters, cut to ``limit`` characters; ``problems`` names what changed
+    ("control", "too_long")."""
+    problems = []
+    kept = []
+    for char in value:
+        category = unicodedata.category(char)
+        if char in "\t\n\r\v\f\x85\u2028\u2029":
+            kept.append(" ")
+            problems.append("control")
+        elif category in ("Cc", "Cs", "Co", "Cn") or ord(char) in _HIDDEN_FORMAT:
+            problems.append("control")
+        else:
+            kept.append(char)
+    text = " ".join("".join(kept).split()) if problems else "".join(kept).strip()
+    if len(text) > limit:
+        text = text[:limit].rstrip()
+        problems.append("too_long")
+    return text, list(dict.fromkeys(problems))
+
+
+def _clean_fields(data, issues, prefix=""):
+    """A copy of ``data`` with its known text fields cleaned; ``issues`` gets a
+    :class:`TextIssue` for each one changed or left out."""
+    cleaned = {}
+    for key, value in data.items():
+        limit = TEXT_LIMITS.get(key)
+        if limit is None:
+            cleaned[key] = value
+            continue
+        name = prefix + key
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, (str, int)):
+            issues.append(TextIssue(name, "invalid"))
+            continue
+        original = str(value)
+        if key == "countryCode":
+            code = original.strip()
+            if code and not (len(code) == 2 and code.isascii() and code.isalpha()):
+                # Not an ISO 3166 code: cutting it would name another country.
+                issues.append(TextIssue(name, "invalid"))
+                continue
+        text, problems = clean_text(original, limit)
+        for problem in problems:
+            issues.append(TextIssue(name, problem, len(original), limit))
+        cleaned[key] = text
+    return cleaned
 
 
 def parse_datetime(value, what):
@@ -389,10 +490,16 @@ def _parse_order(raw, order_ref, tax_included_default):
             proceeds["grandTotal"], "The order total", currency
         )
     buyer = raw.get("buyer") or {}
+    if not isinstance(buyer, dict):
+        raise MalformedOrder("the buyer is not an object.")
     recipient = raw.get("recipient") or {}
     address = recipient.get("deliveryAddress") or {}
     if not isinstance(address, dict):
         raise MalformedOrder("the delivery address is not an object.")
+    # Amazon's models allow any text: what no address holds is never stored.
+    text_issues = []
+    buyer = _clean_fields(buyer, text_issues, "buyer.")
+    address = _clean_fields(address, text_issues, "deliveryAddress.")
     return Order(
         order_ref=order_ref,
         marketplace_ref=marketplace_ref,
@@ -401,11 +508,12 @@ def _parse_order(raw, order_ref, tax_included_default):
         purchase_date=parse_datetime(raw.get("createdTime"), "createdTime"),
         last_update=parse_datetime(raw.get("lastUpdatedTime"), "lastUpdatedTime"),
         currency=currency,
-        buyer_name=(buyer.get("buyerName") or "").strip(),
-        buyer_email=(buyer.get("buyerEmail") or "").strip().lower(),
-        buyer_company=(buyer.get("buyerCompanyName") or "").strip(),
+        buyer_name=buyer.get("buyerName") or "",
+        buyer_email=(buyer.get("buyerEmail") or "").lower(),
+        buyer_company=buyer.get("buyerCompanyName") or "",
         address={k: v.strip() if isinstance(v, str) else v for k, v in address.items()},
         items=items,
         grand_total=grand_total,
         delivery_tip=delivery_tip,
+        text_issues=text_issues,
     )

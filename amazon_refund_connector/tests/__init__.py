@@ -5,3 +5,7 @@ from . import test_jobs
 from . import test_order_sync
 from . import test_fba_stock
 from . import test_ui
+from . import test_rate_limit_concurrency
+from . import test_errors
+from . import test_privacy
+from . import test_order_input

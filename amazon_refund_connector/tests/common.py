@@ -15,6 +15,7 @@ from odoo.tests.common import HttpCase, TransactionCase
 
 from odoo.addons.amazon_refund_connector.models.amazon_rate_limit import (
     PgRateLimiter,
+    seller_bucket,
 )
 from odoo.addons.amazon_refund_connector.sp_api.errors import redact
 
@@ -103,12 +104,11 @@ class AmazonSandboxCase(TransactionCase):
         return clock
 
     def _reset_rate_limits(self, account=None):
-        """Forget the account's rate-limit buckets (committed, shared rows)."""
+        """Forget the buckets of the account's seller (committed, shared rows)."""
         account = account or self.account
+        bucket = seller_bucket(account.region, account.seller_ref, account.id)
         with self.env.registry.cursor() as cr:
-            cr.execute(
-                "DELETE FROM amazon_rate_limit WHERE account_ref = %s", (account.id,)
-            )
+            cr.execute("DELETE FROM amazon_rate_limit WHERE bucket = %s", (bucket,))
 
     def assertNoSecret(self, text, seller=None):
         """``text`` holds none of the seller's secrets."""

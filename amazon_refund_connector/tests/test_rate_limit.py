@@ -33,8 +33,8 @@ class TestPgRateLimiter(TransactionCase):
         with self.env.registry.cursor() as cr:
             cr.execute(
                 "SELECT rate, burst FROM amazon_rate_limit"
-                " WHERE account_ref = %s AND operation = %s",
-                (self.ref, operation),
+                " WHERE bucket = %s AND operation = %s",
+                (str(self.ref), operation),
             )
             return cr.dictfetchone()
 

@@ -9,6 +9,7 @@ from odoo.exceptions import UserError
 
 from odoo.addons.amazon_refund_connector.models.amazon_rate_limit import (
     PgRateLimiter,
+    seller_bucket,
 )
 from odoo.addons.queue_job.tests.common import trap_jobs
 
@@ -357,7 +358,11 @@ class TestRefundFeed(SubmissionCase):
 
     def test_quota_spent_queues_the_feed(self):
         sale = self._delivered()
-        limiter = PgRateLimiter(self.env.registry, self.account.id, clock=self.clock)
+        # The seller's own bucket, which every account record of it spends.
+        bucket = seller_bucket(
+            self.account.region, self.account.seller_ref, self.account.id
+        )
+        limiter = PgRateLimiter(self.env.registry, bucket, clock=self.clock)
         for _ in range(15):
             self.assertEqual(limiter.acquire("createFeed"), 0.0)
         with trap_jobs() as trap:

@@ -6,6 +6,10 @@ running it; malformed runs it and cuts its answer. reset_after_apply and
 slow_after_apply run the operation (its changes are kept) and then drop the
 connection without an answer, or wait `delay` seconds before answering: a
 client sees a reset or a timeout for a call that Amazon did apply.
+
+On the Login with Amazon token endpoint (operation getAccessToken),
+server_error and throttle answer as an OAuth 2.0 server does: a JSON body
+with "error" ("server_error", "slow_down") and "error_description".
 """
 
 import threading

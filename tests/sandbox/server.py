@@ -26,6 +26,8 @@ _logger = logging.getLogger(__name__)
 RESET = object()
 
 UNAUTHORIZED = "Access to requested resource is denied."
+LWA_FAILURE = "The server encountered an unexpected error; try again later."
+LWA_SLOW_DOWN = "Too many requests; slow down."
 EXPIRED = "The access token you provided has expired."
 QUOTA_EXCEEDED = "You exceeded your quota for the requested resource."
 INTERNAL_FAILURE = "We encountered an internal error. Please try again."
@@ -481,6 +483,13 @@ class SandboxServer:
                 return RESET
             if fault.kind == "slow":
                 time.sleep(fault.delay)
+            elif fault.kind == "server_error" and route.kind == "lwa":
+                # Login with Amazon answers as an OAuth 2.0 server does.
+                return Reply(
+                    fault.status or 503,
+                    {"error": "server_error", "error_description": LWA_FAILURE},
+                    {"Cache-Control": "no-store"},
+                )
             elif fault.kind == "server_error":
                 return _error(
                     fault.status or 503, "InternalFailure", INTERNAL_FAILURE, ""
@@ -490,6 +499,12 @@ class SandboxServer:
                     fault.status or 503,
                     raw=HTML_ERROR,
                     content_type="text/html; charset=utf-8",
+                )
+            elif fault.kind == "throttle" and route.kind == "lwa":
+                return Reply(
+                    429,
+                    {"error": "slow_down", "error_description": LWA_SLOW_DOWN},
+                    {"Cache-Control": "no-store"},
                 )
             elif fault.kind == "throttle":
                 return _error(429, "QuotaExceeded", QUOTA_EXCEEDED)
