@@ -36,6 +36,7 @@
         "views/amazon_refund_views.xml",
         "views/amazon_feed_views.xml",
         "views/amazon_privacy_views.xml",
+        "views/amazon_settlement_views.xml",
         "views/amazon_menus.xml",
     ],
     "assets": {

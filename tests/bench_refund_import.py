@@ -50,7 +50,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_order_sync import (  # noqa: E402
+from bench_order_sync import (
     Meter,
     configure_odoo,
     drop_database,

@@ -8,8 +8,12 @@ from . import amazon_refund
 from . import amazon_refund_sent
 from . import amazon_feed
 from . import amazon_privacy
+from . import amazon_settlement
+from . import amazon_account_settlement
 from . import delivery_carrier
 from . import account_move
+from . import account_journal
+from . import account_bank_statement_line
 from . import account_tax
 from . import product_pricelist
 from . import res_company

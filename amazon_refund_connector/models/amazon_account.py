@@ -66,6 +66,7 @@ AMAZON_JOB_METHODS = (
     "_job_refresh_marketplaces",
     "_job_confirm_shipments",
     "_job_import_refunds",
+    "_job_import_settlements",
 )
 
 # Advisory lock class of an account's order sync (with the account id).

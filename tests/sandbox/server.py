@@ -15,7 +15,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from .faults import ANY_OPERATION, FaultQueue
 from .generator import generate_orders, set_status, supported_marketplaces
-from .ops import default_routes, feeds, finances
+from .ops import default_routes, feeds, finances, reports
 from .ratelimit import RateLimiter
 from .routing import ApiError, Reply, Request, Router
 from .state import SandboxState
@@ -437,6 +437,39 @@ class SandboxServer:
     def feed_info(self, feed_id):
         """A feed's document as uploaded and the refunds it booked."""
         return feeds.feed_info(self, feed_id)
+
+    # control API: settlement reports --------------------------------------------
+
+    def configure_reports(self, seller_id=None, **options):
+        """How settlement documents are served (ops.reports.ReportOptions:
+        compression None/"GZIP", encoding, german, charset_header,
+        page_size); returns the options now in force."""
+        return reports.configure(self, seller_id, **options)
+
+    def settlements(self, seller_id=None, now=None):
+        """The seller's settlements made by now, oldest first, as summaries
+        (settlementId, marketplaceId, currency, start, end, deposit, created,
+        total, rows, transactions, orderIds)."""
+        return reports.summaries(self, seller_id, now)
+
+    def plant_settlement(
+        self,
+        settlement_id,
+        rows=None,
+        total_delta=None,
+        status=None,
+        listed_twice=None,
+    ):
+        """Change what a settlement's report says: extra rows (dicts by
+        column name), a total-amount that differs from the rows by
+        total_delta, a processing status (IN_PROGRESS, FATAL, ...), or a
+        second report of the same settlement."""
+        return reports.plant(
+            self, settlement_id, rows, total_delta, status, listed_twice
+        )
+
+    def clear_settlement_plants(self):
+        reports.clear(self)
 
     # dispatch ------------------------------------------------------------------
 

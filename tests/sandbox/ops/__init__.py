@@ -1,6 +1,6 @@
 """The sandbox's operations; each module contributes its ROUTES."""
 
-from . import control, feeds, finances, lwa, orders, sellers, shipments
+from . import control, feeds, finances, lwa, orders, reports, sellers, shipments
 
 
 def default_routes():
@@ -11,5 +11,6 @@ def default_routes():
         *shipments.ROUTES,
         *finances.ROUTES,
         *feeds.ROUTES,
+        *reports.ROUTES,
         *control.ROUTES,
     ]

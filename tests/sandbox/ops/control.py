@@ -211,6 +211,37 @@ def configure_finances(server, request):
     return Reply(200, {"options": server.configure_finances(**data)})
 
 
+def configure_reports(server, request):
+    data = _body(request)
+    seller_id = data.pop("seller_id", None)
+    return Reply(200, {"options": server.configure_reports(seller_id, **data)})
+
+
+def list_settlements(server, request):
+    seller_id = request.query_dict().get("seller_id")
+    return Reply(200, {"settlements": server.settlements(seller_id)})
+
+
+def plant_settlement(server, request):
+    data = _body(request)
+    planted = server.plant_settlement(
+        request.path_params["settlementId"],
+        rows=data.get("rows"),
+        total_delta=data.get("total_delta"),
+        status=data.get("status"),
+        listed_twice=data.get("listed_twice"),
+    )
+    return Reply(
+        201,
+        {
+            "rows": len(planted.rows),
+            "totalDelta": str(planted.total_delta),
+            "status": planted.status,
+            "listedTwice": planted.listed_twice,
+        },
+    )
+
+
 def run(handler, server, request):
     """Call a control handler, turning failures into JSON error answers."""
     try:
@@ -272,5 +303,17 @@ ROUTES = [
     ),
     _control(
         "POST", "/_sandbox/finances", "control.configureFinances", configure_finances
+    ),
+    _control(
+        "POST", "/_sandbox/reports", "control.configureReports", configure_reports
+    ),
+    _control(
+        "GET", "/_sandbox/settlements", "control.listSettlements", list_settlements
+    ),
+    _control(
+        "POST",
+        "/_sandbox/settlements/{settlementId}",
+        "control.plantSettlement",
+        plant_settlement,
     ),
 ]
