@@ -2,7 +2,6 @@
 Feeds 2021-06-30 flow of the sandbox, through the real sp_api client."""
 
 import importlib
-import uuid
 from decimal import Decimal
 
 import httpx
@@ -30,15 +29,7 @@ def server():
 
 @pytest.fixture
 def seller(server):
-    token = uuid.uuid4().hex
-    data = {
-        "seller_id": f"A{token[:12].upper()}",
-        "client_id": f"amzn1.application-oa2-client.{token[:8]}",
-        "client_secret": f"secret-{token}",
-        "refresh_token": f"Atzr|refresh-{token}",
-        "marketplaces": MARKETPLACES,
-    }
-    server.add_seller(**data)
+    data = server.add_new_seller(MARKETPLACES)
     return data
 
 

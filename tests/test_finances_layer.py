@@ -4,7 +4,6 @@ sandbox's refunds and on hand-made transactions."""
 
 import copy
 import itertools
-import uuid
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -59,15 +58,7 @@ def server(clock):
 
 @pytest.fixture
 def seller(server):
-    token = uuid.uuid4().hex
-    data = {
-        "seller_id": f"A{token[:12].upper()}",
-        "client_id": f"amzn1.application-oa2-client.{token[:8]}",
-        "client_secret": f"secret-{token}",
-        "refresh_token": f"Atzr|refresh-{token}",
-        "marketplaces": MARKETPLACES,
-    }
-    server.add_seller(**data)
+    data = server.add_new_seller(MARKETPLACES)
     return data
 
 

@@ -5,7 +5,6 @@ import gzip
 import io
 import itertools
 import tracemalloc
-import uuid
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -43,15 +42,7 @@ def server(clock):
 
 @pytest.fixture
 def seller(server):
-    token = uuid.uuid4().hex
-    data = {
-        "seller_id": f"A{token[:12].upper()}",
-        "client_id": f"amzn1.application-oa2-client.{token[:8]}",
-        "client_secret": f"secret-{token}",
-        "refresh_token": f"Atzr|refresh-{token}",
-        "marketplaces": [DE, UK, FR],
-    }
-    server.add_seller(**data)
+    data = server.add_new_seller([DE, UK, FR])
     return data
 
 

@@ -1,7 +1,6 @@
 """The SP-API layer against the sandbox, through the real sp_api client."""
 
 import logging
-import uuid
 
 import pytest
 from layer import load
@@ -21,15 +20,7 @@ def server():
 
 @pytest.fixture
 def seller(server):
-    token = uuid.uuid4().hex
-    data = {
-        "seller_id": f"A{token[:12].upper()}",
-        "client_id": f"amzn1.application-oa2-client.{token[:8]}",
-        "client_secret": f"secret-{token}",
-        "refresh_token": f"Atzr|refresh-{token}",
-        "marketplaces": MARKETPLACES,
-    }
-    server.add_seller(**data)
+    data = server.add_new_seller(MARKETPLACES)
     yield data
     server.clear_faults()
 

@@ -175,6 +175,20 @@ class SandboxServer:
             seller_id, client_id, client_secret, refresh_token, marketplaces, store_name
         )
 
+    def add_new_seller(self, marketplaces):
+        """Add a seller with fresh credentials on ``marketplaces``; returns its
+        data as :meth:`add_seller` takes it."""
+        token = uuid.uuid4().hex
+        data = {
+            "seller_id": f"A{token[:12].upper()}",
+            "client_id": f"amzn1.application-oa2-client.{token[:8]}",
+            "client_secret": f"secret-{token}",
+            "refresh_token": f"Atzr|refresh-{token}",
+            "marketplaces": list(marketplaces),
+        }
+        self.add_seller(**data)
+        return data
+
     def expire_tokens(self):
         """Every access token issued so far answers 403 "expired" from now on."""
         self.state.expire_tokens()
