@@ -5,6 +5,7 @@ Usage, from the repository root::
 
     python3 tests/bench_order_sync.py [--orders 2000] [--database bench_amazon]
                                       [--keep] [--no-commit] [--profile]
+                                      [--fba-share 0.55] [--no-invoice]
 
 One run prints, as plain ``name: value`` lines:
 
@@ -15,7 +16,9 @@ One run prints, as plain ``name: value`` lines:
   It includes the LWA token call, every searchOrders page, the rate-limit
   bookkeeping in PostgreSQL, parsing, partners, taxes, pricelists, order
   creation, confirmation (stock pickings), cancellation and, for the FBA
-  orders Amazon shipped, their deliveries booked as done.
+  orders Amazon shipped, their deliveries booked as done and, as the
+  account invoices its orders by default (``invoice_orders``), their
+  customer invoices posted.
 * ``orders/s floor``: the same orders created without the connector by one
   batched ``sale.order.create([...])``, ``action_confirm()`` on the orders
   the connector confirms and ``_action_cancel()`` on those Amazon cancelled,
@@ -28,6 +31,14 @@ One run prints, as plain ``name: value`` lines:
   (``tracking_disable``, ``mail_create_nosubscribe``), so the floor is what
   the ORM itself costs for these orders. It books no FBA delivery: every
   confirmed order gets a delivery to process from the company's warehouse.
+  It posts no invoice: with ``invoice_orders`` (the default) the sync does
+  more than the floor. The seconds the sync spends in
+  ``_amazon_invoice_shipped`` are printed, and so are its rate and ratio
+  without them (an estimate).
+* ``--no-invoice`` turns the account's ``invoice_orders`` off, so that the
+  sync and the floor do the same work: the measure as it was before the
+  connector invoiced at import. ``--fba-share`` sets the share of FBA orders
+  the sandbox seeds (its default 0.55) for FBA-heavy or merchant-heavy mixes.
 * ``ratio connector/floor`` (orders/s of the sync divided by those of the
   floor), ``SP-API calls per 1,000 orders`` (every call the sandbox logged
   during the sync, the LWA token call included, per 1,000 orders created),
@@ -136,6 +147,11 @@ def parse_args():
     parser.add_argument("--time-scale", type=float, default=1000.0,
                         help="sandbox quota refill speed-up (default 1000)")
     parser.add_argument("--seed", type=int, default=SEED)
+    parser.add_argument("--fba-share", type=float, default=None,
+                        help="share of FBA orders seeded (sandbox default 0.55)")
+    parser.add_argument("--no-invoice", action="store_true",
+                        help="the account does not invoice its orders (as the "
+                        "floor)")
     parser.add_argument("--floor-child", metavar="ORDERS_JSON", help=argparse.SUPPRESS)
     return parser.parse_args()
 
@@ -298,8 +314,9 @@ def start_sandbox(args):
     sandbox.add_seller(**seller)
     # Inside the 30 days the first sync looks back, whatever the clock does.
     start = datetime.now(timezone.utc) - timedelta(days=29)
+    extra = {} if args.fba_share is None else {"fba_share": args.fba_share}
     orders = sandbox.seed_orders(
-        args.seed, args.orders, seller_id=seller["seller_id"], start=start
+        args.seed, args.orders, seller_id=seller["seller_id"], start=start, **extra
     )
     return sandbox, seller, orders
 
@@ -324,7 +341,7 @@ def order_currency(order):
 # -- Odoo set-up -------------------------------------------------------
 
 
-def set_up(env, sandbox, seller, orders):
+def set_up(env, sandbox, seller, orders, invoice_orders):
     """What the first sync of an account finds; committed by the caller."""
     company = env.company
     marketplaces = env["amazon.marketplace"].search(
@@ -340,6 +357,7 @@ def set_up(env, sandbox, seller, orders):
         "endpoint_override": sandbox.url,
         "lwa_endpoint_override": f"{sandbox.url}/auth/o2/token",
         "marketplace_ids": [(6, 0, marketplaces.ids)],
+        "invoice_orders": invoice_orders,
     })
     currencies = env["res.currency"].with_context(active_test=False).search(
         [("name", "in", list(RATES))]
@@ -531,6 +549,28 @@ class CallTimer:
         ends = [end for _start, end in self.spans]
         starts = [start for start, _end in self.spans[1:]] + [sync_end]
         return [start - end for end, start in zip(ends, starts, strict=True)]
+
+
+class InvoiceTimer:
+    """Time the sync spends posting invoices (``_amazon_invoice_shipped``)."""
+
+    def __init__(self, env):
+        self.seconds = 0.0
+        self.model_class = type(env["sale.order"])
+        self.original = self.model_class._amazon_invoice_shipped
+        timer = self
+
+        def timed(records):
+            start = time.perf_counter()
+            try:
+                return timer.original(records)
+            finally:
+                timer.seconds += time.perf_counter() - start
+
+        self.model_class._amazon_invoice_shipped = timed
+
+    def restore(self):
+        self.model_class._amazon_invoice_shipped = self.original
 
 
 def run_sync(env, account, commit_pages, timer):
@@ -728,11 +768,12 @@ def main():
               f"{channels['MERCHANT']} FBM; statuses "
               + ", ".join(f"{k} {v}" for k, v in sorted(statuses.items()))
               + f"; time_scale {args.time_scale:g}, settle_seconds 0")
-        account, sku_count, mkt_count = set_up(env, sandbox, seller, orders)
+        invoice = not args.no_invoice
+        account, sku_count, mkt_count = set_up(env, sandbox, seller, orders, invoice)
         cr.commit()
         print(f"set-up: account on {mkt_count} marketplaces, {sku_count} products "
               f"(one per SKU), rates of {', '.join(RATES)}; company currency "
-              f"{env.company.currency_id.name} (committed)")
+              f"{env.company.currency_id.name}; invoice_orders {invoice} (committed)")
         to_import = [o for o in orders if importable(o)]
         print(f"orders the connector imports: {len(to_import)} "
               f"(the others are PENDING, or unshipped FBA orders)")
@@ -773,6 +814,7 @@ def main():
             raise SystemExit("the account's cursor is not empty")
         sandbox.clear_calls()
         timer = CallTimer()
+        invoice_timer = InvoiceTimer(env)
         profile = cProfile.Profile() if args.profile else None
         sync_meter = Meter()
         if profile:
@@ -781,6 +823,7 @@ def main():
         if profile:
             profile.disable()
         sync_meter.stop()
+        invoice_timer.restore()
         calls = Counter(operation for operation, _status, _query in sandbox.calls)
         call_total = sandbox.call_count()
         http = Counter(status for _operation, status, _query in sandbox.calls)
@@ -789,6 +832,7 @@ def main():
         sync_count = len(created)
         sync_confirmed = len(created.filtered(lambda s: s.state == "sale"))
         sync_partners = env["res.partner"].search_count([("amazon_key", "!=", False)])
+        sync_invoices = len(created.invoice_ids.filtered(lambda m: m.state == "posted"))
         sync_rate = rate(sync_count, sync_meter.seconds)
         fetched = (len(result.created) + len(result.updated) + len(result.skipped)
                    + len(result.failures))
@@ -796,8 +840,8 @@ def main():
               f"{sync_count - sync_confirmed} cancelled), {len(result.updated)} "
               f"updated, {len(result.skipped)} skipped, {len(result.failures)} failed; "
               f"{fetched} orders fetched; {len(created.order_line)} lines, "
-              f"{len(created.picking_ids)} pickings, {sync_partners} Amazon partners "
-              f"(customers and delivery addresses)")
+              f"{len(created.picking_ids)} pickings, {sync_invoices} posted invoices, "
+              f"{sync_partners} Amazon partners (customers and delivery addresses)")
         if set(created.mapped("amazon_order_ref")) != {o["orderId"] for o in to_import}:
             print("WARNING: the sync did not create exactly the floor's orders")
         suffix = " (under cProfile: slower than real)" if profile else ""
@@ -815,6 +859,14 @@ def main():
         print(f"orders/s end to end: {sync_rate:.1f}{suffix}")
         print(f"orders/s floor: {floor_rate:.1f}")
         print(f"ratio connector/floor: {sync_rate / floor_rate:.2f}")
+        if invoice:
+            bare_rate = rate(sync_count, sync_meter.seconds - invoice_timer.seconds)
+            print(f"sync seconds posting invoices: {invoice_timer.seconds:.2f} "
+                  f"({sync_invoices} invoices; the floor posts none)")
+            print(f"orders/s end to end less the invoicing time (estimate): "
+                  f"{bare_rate:.1f}{suffix}")
+            print(f"ratio connector/floor less the invoicing time (estimate; "
+                  f"--no-invoice measures it): {bare_rate / floor_rate:.2f}")
         per_thousand = 1000.0 * call_total / sync_count if sync_count else float("nan")
         print(f"SP-API calls during the sync: {call_total} ("
               + ", ".join(f"{op} {n}" for op, n in sorted(calls.items(), key=str))

@@ -22,3 +22,4 @@ from . import sale_order
 from . import sale_order_line
 from . import stock_picking
 from . import stock_quant
+from . import stock_move

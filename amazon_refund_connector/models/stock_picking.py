@@ -3,6 +3,7 @@ import re
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools import float_compare
 
 from .amazon_shipment import SYNC_STATES
 
@@ -293,8 +294,24 @@ class StockPicking(models.Model):
             moved.write({"location_id": location.id})
             moved.move_ids.write({"location_id": location.id})
         moves = self.move_ids.filtered(lambda m: m.state not in ("done", "cancel"))
+        line_vals = []
         for move in moves:
             quantity = shipped.get(move.sale_line_id, move.product_uom_qty)
-            move._set_quantity_done(min(quantity, move.product_uom_qty))
+            quantity = min(quantity, move.product_uom_qty)
+            if move.move_line_ids or move.product_id.tracking == "serial":
+                move._set_quantity_done(quantity)
+            elif (
+                float_compare(
+                    quantity, 0.0, precision_rounding=move.product_uom.rounding
+                )
+                > 0
+            ):
+                # What _set_quantity_done does for a move with no reservation,
+                # for all such moves at once.
+                vals = move._prepare_move_line_vals(quantity=0)
+                vals["quantity"] = quantity
+                line_vals.append(vals)
+        if line_vals:
+            self.env["stock.move.line"].create(line_vals)._apply_putaway_strategy()
         moves.picked = True
         self.with_context(cancel_backorder=True, skip_sms=True)._action_done()
