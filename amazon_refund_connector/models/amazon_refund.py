@@ -1,7 +1,5 @@
 import logging
 
-from psycopg2.extensions import TransactionRollbackError
-
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 
@@ -14,6 +12,7 @@ from ..sp_api.finances import (
     match_order_items,
     refunds_of,
 )
+from .batching import in_batch_or_alone
 from .refund_credit_note_builder import CreditNoteBuilder
 from .sale_order import ImportResult
 
@@ -309,33 +308,27 @@ class AmazonRefund(models.Model):
         if not refunds:
             return
         builder = CreditNoteBuilder(self.env, account)
-        try:
-            with self.env.cr.savepoint():
-                self._amazon_book_batch(account, refunds, sales, builder)
-            result.created.extend(r.refund_id for r in refunds)
-            return
-        except TransactionRollbackError:
-            raise
-        except Exception:
-            _logger.info("Batch booking of Amazon refunds failed; one by one")
-        for refund in refunds:
-            try:
-                with self.env.cr.savepoint():
-                    self._amazon_book_batch(account, [refund], sales, builder)
-                result.created.append(refund.refund_id)
-            except TransactionRollbackError:
-                raise
-            except Exception as exc:  # this refund only; reported
-                _logger.warning("Amazon refund %s: %s", refund.refund_id, exc)
-                result.fail(
-                    refund.refund_id,
-                    refund.posted,
-                    self.env._(
-                        "Refund %(refund)s could not be booked: %(error)s",
-                        refund=refund.refund_id,
-                        error=exc,
-                    ),
-                )
+
+        def failed(refund, error):
+            _logger.warning("Amazon refund %s: %s", refund.refund_id, error)
+            result.fail(
+                refund.refund_id,
+                refund.posted,
+                self.env._(
+                    "Refund %(refund)s could not be booked: %(error)s",
+                    refund=refund.refund_id,
+                    error=error,
+                ),
+            )
+
+        booked = in_batch_or_alone(
+            self.env.cr,
+            refunds,
+            lambda batch: self._amazon_book_batch(account, batch, sales, builder),
+            failed,
+            "Booking Amazon refunds",
+        )
+        result.created.extend(r.refund_id for r in booked)
 
     @api.model
     def _amazon_book_batch(self, account, refunds, sales, builder):

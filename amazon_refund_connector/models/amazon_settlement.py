@@ -317,22 +317,12 @@ class AmazonSettlement(models.Model):
 
     @api.model
     def _amazon_import_report(self, account, client, report, existing, result):
-        try:
-            document = get_report_document(client, report.document_id)
-        except AmazonThrottled:
-            raise
-        except AmazonError as error:
-            self._amazon_failed(
-                account,
-                report,
-                existing,
-                account._amazon_error_message(error),
-                result,
-            )
-            return
         with tempfile.TemporaryFile() as spool:
             try:
+                document = get_report_document(client, report.document_id)
                 charset = download_document(document, spool, timeout=client.timeout)
+            except AmazonThrottled:
+                raise
             except AmazonError as error:
                 self._amazon_failed(
                     account,

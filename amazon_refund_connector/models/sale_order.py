@@ -6,6 +6,7 @@ from psycopg2.extensions import TransactionRollbackError
 from odoo import api, fields, models
 
 from ..sp_api.orders import MalformedOrder, parse_datetime, parse_order
+from .batching import in_batch_or_alone
 from .order_line_builder import OrderLineBuilder
 
 _logger = logging.getLogger(__name__)
@@ -507,33 +508,28 @@ class SaleOrder(models.Model):
         creator = self.with_context(
             amazon_import=True, mail_create_nosubscribe=True, tracking_disable=True
         )
-        try:
-            with self.env.cr.savepoint():
-                return creator.create(list(vals_by_ref.values()))
-        except TransactionRollbackError:
-            raise
-        except Exception:
-            _logger.info("Batch creation of Amazon orders failed; retrying one by one")
-        created = self.browse()
         last_updates = {o.order_ref: o.last_update for o in orders}
-        for ref, vals in vals_by_ref.items():
-            try:
-                with self.env.cr.savepoint():
-                    created |= creator.create(vals)
-            except TransactionRollbackError:
-                raise
-            except Exception as exc:
-                _logger.warning("Amazon order %s could not be created: %s", ref, exc)
-                result.fail(
-                    ref,
-                    last_updates[ref],
-                    self.env._(
-                        "Order %(ref)s could not be created: %(error)s",
-                        ref=ref,
-                        error=exc,
-                    ),
-                )
-        return created
+        created = []
+
+        def create(refs):
+            created.append(creator.create([vals_by_ref[ref] for ref in refs]))
+
+        def failed(ref, error):
+            _logger.warning("Amazon order %s could not be created: %s", ref, error)
+            result.fail(
+                ref,
+                last_updates[ref],
+                self.env._(
+                    "Order %(ref)s could not be created: %(error)s",
+                    ref=ref,
+                    error=error,
+                ),
+            )
+
+        in_batch_or_alone(
+            self.env.cr, list(vals_by_ref), create, failed, "Creating Amazon orders"
+        )
+        return self.concat(*created)
 
     def _amazon_confirm(self):
         """Confirm new orders (cancel those Amazon already cancelled)."""
@@ -586,30 +582,16 @@ class SaleOrder(models.Model):
         An order whose own run fails keeps ``failure % error`` as its issue.
         Returns the orders the work succeeded for.
         """
-        if not self:
-            return self
-        try:
-            with self.env.cr.savepoint():
-                work(self)
-                return self
-        except TransactionRollbackError:
-            raise
-        except Exception:
-            _logger.info("Amazon batch step failed; retrying order by order")
-        done = self.browse()
-        for sale in self:
-            try:
-                with self.env.cr.savepoint():
-                    work(sale)
-                done |= sale
-            except TransactionRollbackError:
-                raise
-            except Exception as exc:
-                _logger.warning("Amazon order %s: %s", sale.amazon_order_ref, exc)
-                sale.amazon_issue = "\n".join(
-                    filter(None, [sale.amazon_issue, failure % exc])
-                )
-        return done
+
+        def failed(sale, error):
+            _logger.warning("Amazon order %s: %s", sale.amazon_order_ref, error)
+            sale.amazon_issue = "\n".join(
+                filter(None, [sale.amazon_issue, failure % error])
+            )
+
+        return in_batch_or_alone(
+            self.env.cr, self, work, failed, "An Amazon order step"
+        )
 
     def _amazon_fba_deliver(self):
         """Amazon shipped these FBA orders: book their deliveries as done.
