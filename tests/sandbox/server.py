@@ -16,6 +16,7 @@ from urllib.parse import parse_qsl, urlsplit
 from .faults import ANY_OPERATION, FaultQueue
 from .generator import generate_orders, set_status, supported_marketplaces
 from .ops import default_routes, feeds, finances, reports
+from .ops import order_reports as order_report_ops
 from .ratelimit import RateLimiter
 from .routing import ApiError, Reply, Request, Router
 from .state import SandboxState
@@ -484,6 +485,24 @@ class SandboxServer:
 
     def clear_settlement_plants(self):
         reports.clear(self)
+
+    # control API: order reports ---------------------------------------------------
+
+    def configure_order_reports(self, seller_id=None, **options):
+        """How the seller's order reports requested from now on are made and
+        served (ops.order_reports.OrderReportOptions): queue_seconds and
+        processing_seconds (sandbox time IN_QUEUE, then IN_PROGRESS), fatal,
+        encoding (None: windows-31j for Amazon.co.jp, else UTF-8; or a codec
+        name such as "cp1252"), charset_header (the download's Content-Type
+        names the charset), compression (None or "GZIP"; gzip=True is the
+        same); returns the options now in force."""
+        return order_report_ops.configure(self, seller_id, **options)
+
+    def order_reports(self, seller_id=None):
+        """The order reports the seller requested, oldest first: the Report
+        object as getReport shows it now, with orderIds, rows, encoding,
+        charset, compression, documentId and errorDocumentId."""
+        return order_report_ops.summaries(self, seller_id)
 
     # dispatch ------------------------------------------------------------------
 

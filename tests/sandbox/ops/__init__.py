@@ -1,6 +1,16 @@
 """The sandbox's operations; each module contributes its ROUTES."""
 
-from . import control, feeds, finances, lwa, orders, reports, sellers, shipments
+from . import (
+    control,
+    feeds,
+    finances,
+    lwa,
+    order_reports,
+    orders,
+    reports,
+    sellers,
+    shipments,
+)
 
 
 def default_routes():
@@ -12,5 +22,6 @@ def default_routes():
         *finances.ROUTES,
         *feeds.ROUTES,
         *reports.ROUTES,
+        *order_reports.ROUTES,
         *control.ROUTES,
     ]

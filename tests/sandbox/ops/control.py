@@ -242,6 +242,17 @@ def plant_settlement(server, request):
     )
 
 
+def configure_order_reports(server, request):
+    data = _body(request)
+    seller_id = data.pop("seller_id", None)
+    return Reply(200, {"options": server.configure_order_reports(seller_id, **data)})
+
+
+def list_order_reports(server, request):
+    seller_id = request.query_dict().get("seller_id")
+    return Reply(200, {"reports": server.order_reports(seller_id)})
+
+
 def run(handler, server, request):
     """Call a control handler, turning failures into JSON error answers."""
     try:
@@ -315,5 +326,14 @@ ROUTES = [
         "/_sandbox/settlements/{settlementId}",
         "control.plantSettlement",
         plant_settlement,
+    ),
+    _control(
+        "POST",
+        "/_sandbox/order-reports",
+        "control.configureOrderReports",
+        configure_order_reports,
+    ),
+    _control(
+        "GET", "/_sandbox/order-reports", "control.listOrderReports", list_order_reports
     ),
 ]

@@ -1,4 +1,6 @@
-"""Reports 2021-06-30: Amazon's settlement reports of the sandbox's money.
+"""Reports 2021-06-30: Amazon's settlement reports of the sandbox's money,
+and the listing, lookup and documents of every report (the order reports a
+seller requests are made in ops.order_reports).
 
 Amazon makes a ``GET_V2_SETTLEMENT_REPORT_DATA_FLAT_FILE_V2`` report per
 marketplace every 14 days (the periods of the financial event groups, see
@@ -11,12 +13,13 @@ period with orders also carries a subscription fee, the reserve Amazon
 holds back (5 % of what the buyers paid) and the release of the previous
 period's reserve. ``total-amount`` is the sum of the rows.
 
-GET /reports/2021-06-30/reports lists them newest first by reportTypes,
-processingStatuses, marketplaceIds, createdSince (default 90 days ago),
-createdUntil and pageSize (1-100, default 10); nextToken must come alone.
-GET /reports/2021-06-30/documents/{id} gives a URL on the sandbox (served
-without a token, as a presigned URL is) and ``compressionAlgorithm`` GZIP
-when documents are compressed.
+GET /reports/2021-06-30/reports lists them and the requested order reports
+newest first by reportTypes, processingStatuses, marketplaceIds,
+createdSince (default 90 days ago), createdUntil and pageSize (1-100,
+default 10); nextToken must come alone. GET /reports/2021-06-30/reports/{id}
+gives one report. GET /reports/2021-06-30/documents/{id} gives a URL on the
+sandbox (served without a token, as a presigned URL is) and
+``compressionAlgorithm`` GZIP when documents are compressed.
 
 Controls (Python and /_sandbox/settlements...): the document format
 (gzip, Cp1252 with German dates and decimals, a charset in the content type
@@ -40,12 +43,15 @@ from ..marketplaces import MARKETPLACES
 from ..money import decimals, quantize
 from ..routing import ApiError, Reply, Route, invalid_input
 from ..timeutil import as_datetime, format_time, parse_time
+from . import order_reports
 from .finances import seller_transactions
 
 REPORT_TYPE = "GET_V2_SETTLEMENT_REPORT_DATA_FLAT_FILE_V2"
 LIST = "getReports"
+GET = "getReport"
 DOCUMENT = "getReportDocument"
 PATH = "/reports/2021-06-30/reports"
+REPORT_PATH = "/reports/2021-06-30/reports/{reportId}"
 DOCUMENT_PATH = "/reports/2021-06-30/documents/{reportDocumentId}"
 DOWNLOAD_PATH = "/_sandbox/report-documents/{reportDocumentId}"
 STATUSES = ("CANCELLED", "DONE", "FATAL", "IN_PROGRESS", "IN_QUEUE")
@@ -592,8 +598,11 @@ def get_reports(server, request):
             )
     if problems:
         return Reply(400, {"errors": problems})
+    candidates = [report for report, _settlement in reports_of(server, seller_id, now)]
+    candidates += order_reports.listed(server, seller_id)
+    candidates.sort(key=lambda r: (r["createdTime"], r["reportId"]), reverse=True)
     reports = []
-    for report, _settlement in reports_of(server, seller_id, now):
+    for report in candidates:
         created = parse_time(report["createdTime"])
         if report["reportType"] not in types:
             continue
@@ -631,9 +640,24 @@ def _find_document(server, document_id, seller_id=None):
     return None
 
 
+def get_report(server, request):
+    report_id = request.path_params["reportId"]
+    seller_id = request.seller.seller_id
+    found = order_reports.report_of(server, seller_id, report_id)
+    if found is None:
+        settled = (report for report, _settlement in reports_of(server, seller_id))
+        found = next((r for r in settled if r["reportId"] == report_id), None)
+    if found is None:
+        raise ApiError(404, "NotFound", "The report was not found.", report_id)
+    return Reply(200, found)
+
+
 def get_report_document(server, request):
     document_id = request.path_params["reportDocumentId"]
     seller_id = request.seller.seller_id
+    requested = order_reports.document_body(server, seller_id, document_id)
+    if requested is not None:
+        return Reply(200, requested)
     settlement = _find_document(server, document_id, seller_id)
     if settlement is None:
         raise ApiError(404, "NotFound", "The report document was not found.", "")
@@ -649,6 +673,9 @@ def get_report_document(server, request):
 
 def download(server, request):
     document_id = request.path_params["reportDocumentId"]
+    requested = order_reports.download(server, document_id)
+    if requested is not None:
+        return requested
     settlement = _find_document(server, document_id)
     if settlement is None:
         return Reply(404, raw=b"NoSuchKey", content_type="application/xml")
@@ -743,6 +770,7 @@ def summaries(server, seller_id=None, now=None):
 
 ROUTES = [
     Route("GET", PATH, LIST, get_reports, rate=0.0222, burst=10),
+    Route("GET", REPORT_PATH, GET, get_report, rate=2.0, burst=15),
     Route("GET", DOCUMENT_PATH, DOCUMENT, get_report_document, rate=0.0167, burst=15),
     Route(
         "GET",
