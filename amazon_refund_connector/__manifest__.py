@@ -37,6 +37,7 @@
         "views/amazon_feed_views.xml",
         "views/amazon_privacy_views.xml",
         "views/amazon_settlement_views.xml",
+        "views/amazon_order_history_views.xml",
         "views/amazon_menus.xml",
     ],
     "assets": {

@@ -133,25 +133,49 @@ MB = 1024.0
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--orders", type=int, default=2000,
-                        help="orders seeded in the sandbox (default 2000)")
-    parser.add_argument("--database", default="bench_amazon",
-                        help="database created for the run (dropped first)")
-    parser.add_argument("--keep", action="store_true",
-                        help="keep the database (with the synced orders)")
-    parser.add_argument("--no-commit", action="store_true",
-                        help="run the sync in one transaction and roll it back "
-                        "instead of committing page by page")
-    parser.add_argument("--profile", action="store_true",
-                        help="run the sync under cProfile and print its hot spots")
-    parser.add_argument("--time-scale", type=float, default=1000.0,
-                        help="sandbox quota refill speed-up (default 1000)")
+    parser.add_argument(
+        "--orders",
+        type=int,
+        default=2000,
+        help="orders seeded in the sandbox (default 2000)",
+    )
+    parser.add_argument(
+        "--database",
+        default="bench_amazon",
+        help="database created for the run (dropped first)",
+    )
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the database (with the synced orders)"
+    )
+    parser.add_argument(
+        "--no-commit",
+        action="store_true",
+        help="run the sync in one transaction and roll it back "
+        "instead of committing page by page",
+    )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="run the sync under cProfile and print its hot spots",
+    )
+    parser.add_argument(
+        "--time-scale",
+        type=float,
+        default=1000.0,
+        help="sandbox quota refill speed-up (default 1000)",
+    )
     parser.add_argument("--seed", type=int, default=SEED)
-    parser.add_argument("--fba-share", type=float, default=None,
-                        help="share of FBA orders seeded (sandbox default 0.55)")
-    parser.add_argument("--no-invoice", action="store_true",
-                        help="the account does not invoice its orders (as the "
-                        "floor)")
+    parser.add_argument(
+        "--fba-share",
+        type=float,
+        default=None,
+        help="share of FBA orders seeded (sandbox default 0.55)",
+    )
+    parser.add_argument(
+        "--no-invoice",
+        action="store_true",
+        help="the account does not invoice its orders (as the floor)",
+    )
     parser.add_argument("--floor-child", metavar="ORDERS_JSON", help=argparse.SUPPRESS)
     return parser.parse_args()
 
@@ -271,9 +295,18 @@ def drop_database(db):
 
 def install_database(db, log_file):
     command = [
-        sys.executable, "-m", "odoo", "-d", db, "-i", ADDON,
-        f"--addons-path={addons_path()}", "--stop-after-init",
-        "--without-demo=all", "--log-level=warn", f"--logfile={log_file}",
+        sys.executable,
+        "-m",
+        "odoo",
+        "-d",
+        db,
+        "-i",
+        ADDON,
+        f"--addons-path={addons_path()}",
+        "--stop-after-init",
+        "--without-demo=all",
+        "--log-level=warn",
+        f"--logfile={log_file}",
     ]
     start = time.perf_counter()
     done = subprocess.run(
@@ -331,8 +364,9 @@ def order_currency(order):
     if total:
         return total["currencyCode"]
     for item in order.get("orderItems") or []:
-        money = ((item.get("proceeds") or {}).get("proceedsTotal")
-                 or ((item.get("product") or {}).get("price") or {}).get("unitPrice"))
+        money = (item.get("proceeds") or {}).get("proceedsTotal") or (
+            (item.get("product") or {}).get("price") or {}
+        ).get("unitPrice")
         if money:
             return money["currencyCode"]
     return None
@@ -347,35 +381,45 @@ def set_up(env, sandbox, seller, orders, invoice_orders):
     marketplaces = env["amazon.marketplace"].search(
         [("marketplace_ref", "in", list(MARKETPLACES.values()))]
     )
-    account = env["amazon.account"].create({
-        "name": f"Amazon {seller['seller_id']}",
-        "region": "EU",
-        "seller_ref": seller["seller_id"],
-        "lwa_client_id": seller["client_id"],
-        "lwa_client_secret": seller["client_secret"],
-        "refresh_token": seller["refresh_token"],
-        "endpoint_override": sandbox.url,
-        "lwa_endpoint_override": f"{sandbox.url}/auth/o2/token",
-        "marketplace_ids": [(6, 0, marketplaces.ids)],
-        "invoice_orders": invoice_orders,
-    })
-    currencies = env["res.currency"].with_context(active_test=False).search(
-        [("name", "in", list(RATES))]
+    account = env["amazon.account"].create(
+        {
+            "name": f"Amazon {seller['seller_id']}",
+            "region": "EU",
+            "seller_ref": seller["seller_id"],
+            "lwa_client_id": seller["client_id"],
+            "lwa_client_secret": seller["client_secret"],
+            "refresh_token": seller["refresh_token"],
+            "endpoint_override": sandbox.url,
+            "lwa_endpoint_override": f"{sandbox.url}/auth/o2/token",
+            "marketplace_ids": [(6, 0, marketplaces.ids)],
+            "invoice_orders": invoice_orders,
+        }
+    )
+    currencies = (
+        env["res.currency"]
+        .with_context(active_test=False)
+        .search([("name", "in", list(RATES))])
     )
     currencies.active = True
-    env["res.currency.rate"].create([
+    env["res.currency.rate"].create(
+        [
+            {
+                "currency_id": currency.id,
+                "company_id": company.id,
+                "name": datetime.now().date() - timedelta(days=400),
+                "rate": RATES[currency.name],
+            }
+            for currency in currencies
+            if currency != company.currency_id
+        ]
+    )
+    skus = sorted(
         {
-            "currency_id": currency.id,
-            "company_id": company.id,
-            "name": datetime.now().date() - timedelta(days=400),
-            "rate": RATES[currency.name],
+            item["product"]["sellerSku"]
+            for order in orders
+            for item in order["orderItems"]
         }
-        for currency in currencies
-        if currency != company.currency_id
-    ])
-    skus = sorted({
-        item["product"]["sellerSku"] for order in orders for item in order["orderItems"]
-    })
+    )
     env["product.product"].create(
         [{"name": sku, "default_code": sku, "is_storable": True} for sku in skus]
     )
@@ -396,47 +440,70 @@ class Floor:
             p.default_code: p.id
             for p in env["product.product"].search([("default_code", "!=", False)])
         }
-        self.charge_product = env["product.product"].create(
-            {"name": "Bench charge", "type": "service", "sale_ok": True}
-        ).id
-        self.tax = env["account.tax"].create({
-            "name": "Bench VAT 20% incl.",
-            "company_id": company.id,
-            "type_tax_use": "sale",
-            "amount_type": "percent",
-            "amount": 20.0,
-            "price_include_override": "tax_included",
-        }).id
+        self.charge_product = (
+            env["product.product"]
+            .create({"name": "Bench charge", "type": "service", "sale_ok": True})
+            .id
+        )
+        self.tax = (
+            env["account.tax"]
+            .create(
+                {
+                    "name": "Bench VAT 20% incl.",
+                    "company_id": company.id,
+                    "type_tax_use": "sale",
+                    "amount_type": "percent",
+                    "amount": 20.0,
+                    "price_include_override": "tax_included",
+                }
+            )
+            .id
+        )
         codes = {order_currency(o) for o in orders} - {None}
         currencies = env["res.currency"].search([("name", "in", list(codes))])
         self.pricelists = {
-            currency.name: env["product.pricelist"].create({
-                "name": f"Bench {currency.name}",
-                "currency_id": currency.id,
-                "company_id": company.id,
-            }).id
+            currency.name: env["product.pricelist"]
+            .create(
+                {
+                    "name": f"Bench {currency.name}",
+                    "currency_id": currency.id,
+                    "company_id": company.id,
+                }
+            )
+            .id
             for currency in currencies
         }
-        self.default_pricelist = env["product.pricelist"].create({
-            "name": "Bench company currency",
-            "currency_id": company.currency_id.id,
-            "company_id": company.id,
-        }).id
+        self.default_pricelist = (
+            env["product.pricelist"]
+            .create(
+                {
+                    "name": "Bench company currency",
+                    "currency_id": company.currency_id.id,
+                    "company_id": company.id,
+                }
+            )
+            .id
+        )
         countries = {c.code: c.id for c in env["res.country"].search([])}
         partner_vals = []
         for order in orders:
             buyer = order.get("buyer") or {}
             address = (order.get("recipient") or {}).get("deliveryAddress") or {}
-            partner_vals.append({
-                "name": buyer.get("buyerName") or address.get("name")
-                or f"Amazon buyer {order['orderId']}",
-                "email": buyer.get("buyerEmail") or False,
-                "street": address.get("addressLine1") or False,
-                "city": address.get("city") or False,
-                "zip": address.get("postalCode") or False,
-                "country_id": countries.get(address.get("countryCode") or "", False),
-                "customer_rank": 1,
-            })
+            partner_vals.append(
+                {
+                    "name": buyer.get("buyerName")
+                    or address.get("name")
+                    or f"Amazon buyer {order['orderId']}",
+                    "email": buyer.get("buyerEmail") or False,
+                    "street": address.get("addressLine1") or False,
+                    "city": address.get("city") or False,
+                    "zip": address.get("postalCode") or False,
+                    "country_id": countries.get(
+                        address.get("countryCode") or "", False
+                    ),
+                    "customer_rank": 1,
+                }
+            )
         self.partners = env["res.partner"].create(partner_vals).ids
         self.vals_list = [
             self._order_vals(order, partner)
@@ -444,7 +511,8 @@ class Floor:
         ]
         self.line_count = sum(len(v["order_line"]) for v in self.vals_list)
         self.cancelled = [
-            i for i, o in enumerate(orders)
+            i
+            for i, o in enumerate(orders)
             if o["fulfillment"]["fulfillmentStatus"] == "CANCELLED"
         ]
         env.flush_all()
@@ -457,33 +525,51 @@ class Floor:
             breakdowns = (item.get("proceeds") or {}).get("breakdowns") or []
             charges = [
                 (b["type"], Decimal(b["subtotal"]["amount"]))
-                for b in breakdowns if b["type"] != "TAX"
+                for b in breakdowns
+                if b["type"] != "TAX"
             ]
             if not any(kind == "ITEM" for kind, _amount in charges):
-                unit = Decimal(((product.get("price") or {}).get("unitPrice")
-                                or {}).get("amount") or 0)
+                unit = Decimal(
+                    ((product.get("price") or {}).get("unitPrice") or {}).get("amount")
+                    or 0
+                )
                 charges.insert(0, ("ITEM", unit * quantity))
             for kind, amount in charges:
                 if kind == "ITEM":
-                    lines.append((0, 0, {
-                        "product_id": self.products[product["sellerSku"]],
-                        "name": product.get("title") or product["sellerSku"],
-                        "product_uom_qty": quantity,
-                        "price_unit": float(amount / quantity) if quantity else 0.0,
-                        "tax_id": [(6, 0, [self.tax])],
-                    }))
+                    lines.append(
+                        (
+                            0,
+                            0,
+                            {
+                                "product_id": self.products[product["sellerSku"]],
+                                "name": product.get("title") or product["sellerSku"],
+                                "product_uom_qty": quantity,
+                                "price_unit": float(amount / quantity)
+                                if quantity
+                                else 0.0,
+                                "tax_id": [(6, 0, [self.tax])],
+                            },
+                        )
+                    )
                 else:
-                    lines.append((0, 0, {
-                        "product_id": self.charge_product,
-                        "name": f"{kind.title()}: {product['sellerSku']}",
-                        "product_uom_qty": 1,
-                        "price_unit": float(amount),
-                        "tax_id": [(6, 0, [self.tax])],
-                    }))
+                    lines.append(
+                        (
+                            0,
+                            0,
+                            {
+                                "product_id": self.charge_product,
+                                "name": f"{kind.title()}: {product['sellerSku']}",
+                                "product_uom_qty": 1,
+                                "price_unit": float(amount),
+                                "tax_id": [(6, 0, [self.tax])],
+                            },
+                        )
+                    )
         return {
             "partner_id": partner_id,
-            "pricelist_id": self.pricelists.get(order_currency(order),
-                                                self.default_pricelist),
+            "pricelist_id": self.pricelists.get(
+                order_currency(order), self.default_pricelist
+            ),
             "client_order_ref": order["orderId"],
             "origin": "Bench",
             "order_line": lines,
@@ -578,7 +664,9 @@ def run_sync(env, account, commit_pages, timer):
     try:
         if commit_pages:
             account = account.with_context(amazon_commit_pages=True)
-        result = account._sync_orders(client)
+        # Every order through searchOrders: the report path of a long
+        # history is measured by bench_order_history.py.
+        result = account.with_context(amazon_order_history=False)._sync_orders(client)
     finally:
         client.close()
     if commit_pages:
@@ -601,7 +689,8 @@ def print_profile(profile, path, top=15):
 
     def rows(predicate, key):
         found = [
-            (entry, data) for entry, data in stats.items()
+            (entry, data)
+            for entry, data in stats.items()
             if predicate(entry[0]) and entry[2][:1] != "<"
         ]
         found.sort(key=lambda row: row[1][key], reverse=True)
@@ -614,9 +703,10 @@ def print_profile(profile, path, top=15):
             where = filename
             for prefix in (str(REPO) + os.sep, odoo_dir):
                 if where.startswith(prefix):
-                    where = where[len(prefix):]
-            print(f"  {cumulative:12.2f} {own:8.2f} {calls:9d}  "
-                  f"{name} ({where}:{line})")
+                    where = where[len(prefix) :]
+            print(
+                f"  {cumulative:12.2f} {own:8.2f} {calls:9d}  {name} ({where}:{line})"
+            )
 
     def is_connector(filename):
         return addon_dir in filename
@@ -663,7 +753,8 @@ def print_profile(profile, path, top=15):
     }
     for label, names in builtins.items():
         waiting = sum(
-            data[3] for entry, data in stats.items()
+            data[3]
+            for entry, data in stats.items()
             if entry[0] == "~" and any(entry[2].endswith(n) for n in names)
         )
         print(f"profile: time waiting on {label}: {waiting:.2f} s")
@@ -680,10 +771,16 @@ def rate(count, seconds):
 def configure_odoo(db):
     from odoo.tools import config
 
-    config.parse_config([
-        f"--addons-path={addons_path()}", "-d", db,
-        "--log-level=warn", "--log-handler=:WARNING", "--without-demo=all",
-    ])
+    config.parse_config(
+        [
+            f"--addons-path={addons_path()}",
+            "-d",
+            db,
+            "--log-level=warn",
+            "--log-handler=:WARNING",
+            "--without-demo=all",
+        ]
+    )
     return config
 
 
@@ -726,15 +823,24 @@ def run_floor(db, orders, work_dir):
     orders_file = work_dir / "floor_orders.json"
     orders_file.write_text(json.dumps(orders), encoding="utf-8")
     done = subprocess.run(
-        [sys.executable, str(Path(__file__).resolve()), "--database", db,
-         "--floor-child", str(orders_file)],
-        cwd=REPO, check=False, capture_output=True, text=True,
+        [
+            sys.executable,
+            str(Path(__file__).resolve()),
+            "--database",
+            db,
+            "--floor-child",
+            str(orders_file),
+        ],
+        cwd=REPO,
+        check=False,
+        capture_output=True,
+        text=True,
     )
     lines = [line for line in done.stdout.splitlines() if line.startswith("FLOOR ")]
     if done.returncode or not lines:
         sys.stderr.write(done.stdout[-3000:] + done.stderr[-3000:])
         raise SystemExit("the floor failed")
-    figures = json.loads(lines[-1][len("FLOOR "):])
+    figures = json.loads(lines[-1][len("FLOOR ") :])
     meter = Meter.__new__(Meter)
     meter.__dict__.update(figures.pop("meter"))
     return figures, meter
@@ -749,13 +855,17 @@ def main():
         return
     config = configure_odoo(db)
     head, dirty, digest = code_state()
-    print(f"connector code: HEAD {head}, {dirty} uncommitted files in {ADDON} and "
-          f"tests/sandbox, files digest {digest}; {os.cpu_count()} CPUs")
+    print(
+        f"connector code: HEAD {head}, {dirty} uncommitted files in {ADDON} and "
+        f"tests/sandbox, files digest {digest}; {os.cpu_count()} CPUs"
+    )
     work_dir = Path(tempfile.mkdtemp(prefix="bench_order_sync_"))
     drop_database(db)
     install_seconds = install_database(db, work_dir / "install.log")
-    print(f"database: {db} (fresh, {ADDON} installed without demo data "
-          f"in {install_seconds:.0f} s)")
+    print(
+        f"database: {db} (fresh, {ADDON} installed without demo data "
+        f"in {install_seconds:.0f} s)"
+    )
 
     sandbox, seller, orders = start_sandbox(args)
     env = open_env(db)
@@ -763,35 +873,47 @@ def main():
     try:
         channels = Counter(o["fulfillment"]["fulfilledBy"] for o in orders)
         statuses = Counter(o["fulfillment"]["fulfillmentStatus"] for o in orders)
-        print(f"sandbox: {len(orders)} orders seeded (seed {args.seed}) on "
-              f"{', '.join(MARKETPLACES)}; {channels['AMAZON']} FBA, "
-              f"{channels['MERCHANT']} FBM; statuses "
-              + ", ".join(f"{k} {v}" for k, v in sorted(statuses.items()))
-              + f"; time_scale {args.time_scale:g}, settle_seconds 0")
+        print(
+            f"sandbox: {len(orders)} orders seeded (seed {args.seed}) on "
+            f"{', '.join(MARKETPLACES)}; {channels['AMAZON']} FBA, "
+            f"{channels['MERCHANT']} FBM; statuses "
+            + ", ".join(f"{k} {v}" for k, v in sorted(statuses.items()))
+            + f"; time_scale {args.time_scale:g}, settle_seconds 0"
+        )
         invoice = not args.no_invoice
         account, sku_count, mkt_count = set_up(env, sandbox, seller, orders, invoice)
         cr.commit()
-        print(f"set-up: account on {mkt_count} marketplaces, {sku_count} products "
-              f"(one per SKU), rates of {', '.join(RATES)}; company currency "
-              f"{env.company.currency_id.name}; invoice_orders {invoice} (committed)")
+        print(
+            f"set-up: account on {mkt_count} marketplaces, {sku_count} products "
+            f"(one per SKU), rates of {', '.join(RATES)}; company currency "
+            f"{env.company.currency_id.name}; invoice_orders {invoice} (committed)"
+        )
         to_import = [o for o in orders if importable(o)]
-        print(f"orders the connector imports: {len(to_import)} "
-              f"(the others are PENDING, or unshipped FBA orders)")
+        print(
+            f"orders the connector imports: {len(to_import)} "
+            f"(the others are PENDING, or unshipped FBA orders)"
+        )
 
         # -- the floor, in a child process, rolled back -------------------
         floor, floor_meter = run_floor(db, to_import, work_dir)
         floor_count = floor["orders"]
         floor_rate = rate(floor_count, floor_meter.seconds)
-        print(f"floor: {floor_count} orders ({floor['confirmed']} confirmed, "
-              f"{floor_count - floor['confirmed']} cancelled), {floor['lines']} lines, "
-              f"{floor['pickings']} pickings; timed: create + action_confirm/"
-              f"_action_cancel + flush; not timed: partners, pricelists, tax, vals; "
-              f"run in a child process and rolled back")
-        print(f"floor seconds: {floor_meter.seconds:.2f} "
-              f"(CPU of the process {floor_meter.cpu:.2f}; {floor_meter.load_text()})")
+        print(
+            f"floor: {floor_count} orders ({floor['confirmed']} confirmed, "
+            f"{floor_count - floor['confirmed']} cancelled), {floor['lines']} lines, "
+            f"{floor['pickings']} pickings; timed: create + action_confirm/"
+            f"_action_cancel + flush; not timed: partners, pricelists, tax, vals; "
+            f"run in a child process and rolled back"
+        )
+        print(
+            f"floor seconds: {floor_meter.seconds:.2f} "
+            f"(CPU of the process {floor_meter.cpu:.2f}; {floor_meter.load_text()})"
+        )
         print(f"orders/s floor: {floor_rate:.1f}")
-        print(f"floor SQL queries: {floor_meter.sql} "
-              f"({floor_meter.sql / max(floor_count, 1):.1f} per order)")
+        print(
+            f"floor SQL queries: {floor_meter.sql} "
+            f"({floor_meter.sql / max(floor_count, 1):.1f} per order)"
+        )
         print(f"floor peak memory: {floor_meter.memory_text()}")
 
         # -- the sync ---------------------------------------------------
@@ -801,14 +923,18 @@ def main():
         cr.rollback()
         commit_pages = not args.no_commit
         if commit_pages:
-            print("transaction mode: commit after every page, as the queue job "
-                  "(amazon_commit_pages in the context, "
-                  f"test_enable={config['test_enable']}); the database is dropped "
-                  "at the end unless --keep")
+            print(
+                "transaction mode: commit after every page, as the queue job "
+                "(amazon_commit_pages in the context, "
+                f"test_enable={config['test_enable']}); the database is dropped "
+                "at the end unless --keep"
+            )
         else:
-            print("transaction mode: one transaction rolled back at the end "
-                  "(no amazon_commit_pages in the context, so no page commits; "
-                  f"test_enable={config['test_enable']})")
+            print(
+                "transaction mode: one transaction rolled back at the end "
+                "(no amazon_commit_pages in the context, so no page commits; "
+                f"test_enable={config['test_enable']})"
+            )
         account = env["amazon.account"].browse(account.id)
         if account.last_order_sync:
             raise SystemExit("the account's cursor is not empty")
@@ -834,51 +960,73 @@ def main():
         sync_partners = env["res.partner"].search_count([("amazon_key", "!=", False)])
         sync_invoices = len(created.invoice_ids.filtered(lambda m: m.state == "posted"))
         sync_rate = rate(sync_count, sync_meter.seconds)
-        fetched = (len(result.created) + len(result.updated) + len(result.skipped)
-                   + len(result.failures))
-        print(f"sync: {sync_count} orders created ({sync_confirmed} confirmed, "
-              f"{sync_count - sync_confirmed} cancelled), {len(result.updated)} "
-              f"updated, {len(result.skipped)} skipped, {len(result.failures)} failed; "
-              f"{fetched} orders fetched; {len(created.order_line)} lines, "
-              f"{len(created.picking_ids)} pickings, {sync_invoices} posted invoices, "
-              f"{sync_partners} Amazon partners (customers and delivery addresses)")
+        fetched = (
+            len(result.created)
+            + len(result.updated)
+            + len(result.skipped)
+            + len(result.failures)
+        )
+        print(
+            f"sync: {sync_count} orders created ({sync_confirmed} confirmed, "
+            f"{sync_count - sync_confirmed} cancelled), {len(result.updated)} "
+            f"updated, {len(result.skipped)} skipped, {len(result.failures)} failed; "
+            f"{fetched} orders fetched; {len(created.order_line)} lines, "
+            f"{len(created.picking_ids)} pickings, {sync_invoices} posted invoices, "
+            f"{sync_partners} Amazon partners (customers and delivery addresses)"
+        )
         if set(created.mapped("amazon_order_ref")) != {o["orderId"] for o in to_import}:
             print("WARNING: the sync did not create exactly the floor's orders")
         suffix = " (under cProfile: slower than real)" if profile else ""
-        print(f"sync seconds: {sync_meter.seconds:.2f}{suffix} (CPU of the process, "
-              f"sandbox thread included, {sync_meter.cpu:.2f}; in SP-API calls "
-              f"{timer.call_seconds:.2f}, of which rate limiter "
-              f"{timer.limiter_seconds:.2f}; Odoo import "
-              f"{sync_meter.seconds - timer.call_seconds:.2f}; "
-              f"{sync_meter.load_text()})")
+        print(
+            f"sync seconds: {sync_meter.seconds:.2f}{suffix} (CPU of the process, "
+            f"sandbox thread included, {sync_meter.cpu:.2f}; in SP-API calls "
+            f"{timer.call_seconds:.2f}, of which rate limiter "
+            f"{timer.limiter_seconds:.2f}; Odoo import "
+            f"{sync_meter.seconds - timer.call_seconds:.2f}; "
+            f"{sync_meter.load_text()})"
+        )
         pages = timer.page_seconds(sync_meter.start + sync_meter.seconds)
         if len(pages) > 1:
             shown = " ".join(f"{p:.1f}" for p in pages)
-            print(f"sync seconds per page of 100 orders (after the page's call, the "
-                  f"last one with the cursor and commit): {shown}")
+            print(
+                f"sync seconds per page of 100 orders (after the page's call, the "
+                f"last one with the cursor and commit): {shown}"
+            )
         print(f"orders/s end to end: {sync_rate:.1f}{suffix}")
         print(f"orders/s floor: {floor_rate:.1f}")
         print(f"ratio connector/floor: {sync_rate / floor_rate:.2f}")
         if invoice:
             bare_rate = rate(sync_count, sync_meter.seconds - invoice_timer.seconds)
-            print(f"sync seconds posting invoices: {invoice_timer.seconds:.2f} "
-                  f"({sync_invoices} invoices; the floor posts none)")
-            print(f"orders/s end to end less the invoicing time (estimate): "
-                  f"{bare_rate:.1f}{suffix}")
-            print(f"ratio connector/floor less the invoicing time (estimate; "
-                  f"--no-invoice measures it): {bare_rate / floor_rate:.2f}")
+            print(
+                f"sync seconds posting invoices: {invoice_timer.seconds:.2f} "
+                f"({sync_invoices} invoices; the floor posts none)"
+            )
+            print(
+                f"orders/s end to end less the invoicing time (estimate): "
+                f"{bare_rate:.1f}{suffix}"
+            )
+            print(
+                f"ratio connector/floor less the invoicing time (estimate; "
+                f"--no-invoice measures it): {bare_rate / floor_rate:.2f}"
+            )
         per_thousand = 1000.0 * call_total / sync_count if sync_count else float("nan")
-        print(f"SP-API calls during the sync: {call_total} ("
-              + ", ".join(f"{op} {n}" for op, n in sorted(calls.items(), key=str))
-              + "; HTTP statuses "
-              + ", ".join(f"{s} {n}" for s, n in sorted(http.items()))
-              + ")")
-        print(f"SP-API calls per 1,000 orders: {per_thousand:.1f} per 1,000 created, "
-              f"{1000.0 * call_total / max(fetched, 1):.1f} per 1,000 fetched "
-              f"(target <= 12: {'met' if per_thousand <= 12 else 'NOT met'})")
-        print(f"sync SQL queries: {sync_meter.sql} "
-              f"({sync_meter.sql / max(sync_count, 1):.1f} per order created; "
-              f"floor {floor_meter.sql / max(floor_count, 1):.1f})")
+        print(
+            f"SP-API calls during the sync: {call_total} ("
+            + ", ".join(f"{op} {n}" for op, n in sorted(calls.items(), key=str))
+            + "; HTTP statuses "
+            + ", ".join(f"{s} {n}" for s, n in sorted(http.items()))
+            + ")"
+        )
+        print(
+            f"SP-API calls per 1,000 orders: {per_thousand:.1f} per 1,000 created, "
+            f"{1000.0 * call_total / max(fetched, 1):.1f} per 1,000 fetched "
+            f"(target <= 12: {'met' if per_thousand <= 12 else 'NOT met'})"
+        )
+        print(
+            f"sync SQL queries: {sync_meter.sql} "
+            f"({sync_meter.sql / max(sync_count, 1):.1f} per order created; "
+            f"floor {floor_meter.sql / max(floor_count, 1):.1f})"
+        )
         print(f"sync peak memory: {sync_meter.memory_text()}")
         if profile:
             print_profile(profile, work_dir / "sync.prof")
@@ -893,8 +1041,10 @@ def main():
         drop_database(db)
         print(f"database dropped: {db}")
     if code_state()[2] != digest:
-        print("WARNING: the connector's files changed during the run: the figures "
-              "may mix two versions of the code")
+        print(
+            "WARNING: the connector's files changed during the run: the figures "
+            "may mix two versions of the code"
+        )
     if not args.profile:
         shutil.rmtree(work_dir, ignore_errors=True)
 

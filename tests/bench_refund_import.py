@@ -67,11 +67,16 @@ TAXED_KINDS = ("PRINCIPAL", "SHIPPING", "GIFT_WRAP", "PROMOTION")
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--refunds", type=int, default=1000)
-    parser.add_argument("--orders", type=int, default=3000,
-                        help="seeded orders; about half are refundable FBA orders")
+    parser.add_argument(
+        "--orders",
+        type=int,
+        default=3000,
+        help="seeded orders; about half are refundable FBA orders",
+    )
     parser.add_argument("--database", default="bench_amazon_refunds")
-    parser.add_argument("--keep", action="store_true",
-                        help="keep the database afterwards")
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the database afterwards"
+    )
     parser.add_argument("--time-scale", type=float, default=1000.0)
     parser.add_argument("--seed", type=int, default=2027)
     return parser.parse_args()
@@ -80,7 +85,9 @@ def parse_args():
 def import_orders(env, account):
     client = account._get_client()
     try:
-        result = account.with_context(amazon_commit_pages=True)._sync_orders(client)
+        result = account.with_context(
+            amazon_commit_pages=True, amazon_order_history=False
+        )._sync_orders(client)
     finally:
         client.close()
     env.cr.commit()
@@ -89,14 +96,18 @@ def import_orders(env, account):
 
 
 def plant_refunds(env, sandbox, seller, account, count):
-    sales = env["sale.order"].search(
-        [
-            ("amazon_account_id", "=", account.id),
-            ("amazon_channel", "=", "FBA"),
-            ("state", "=", "sale"),
-        ],
-        order="id",
-    ).filtered("invoice_ids")[:count]
+    sales = (
+        env["sale.order"]
+        .search(
+            [
+                ("amazon_account_id", "=", account.id),
+                ("amazon_channel", "=", "FBA"),
+                ("state", "=", "sale"),
+            ],
+            order="id",
+        )
+        .filtered("invoice_ids")[:count]
+    )
     if len(sales) < count:
         raise SystemExit(
             f"only {len(sales)} invoiced FBA orders to refund: raise --orders"
@@ -134,25 +145,34 @@ def floor_vals(env, sandbox, seller, sales):
         for item in refund.items:
             source = by_sku.get(item.sku, any_line)
             for line in item.buyer_lines:
-                lines.append((0, 0, {
-                    "product_id": source.product_id.id,
-                    "name": f"{item.sku} {line.kind}",
-                    "quantity": 1,
-                    "price_unit": float(-line.amount),
-                    "account_id": source.account_id.id,
-                    "tax_ids": [(6, 0, source.tax_ids.ids)]
-                    if line.kind in TAXED_KINDS else [(5, 0, 0)],
-                }))
-        vals_list.append({
-            "move_type": "out_refund",
-            "partner_id": invoice.partner_id.id,
-            "journal_id": invoice.journal_id.id,
-            "currency_id": invoice.currency_id.id,
-            "invoice_date": refund.posted.date(),
-            "reversed_entry_id": invoice.id,
-            "ref": refund.refund_id,
-            "invoice_line_ids": lines,
-        })
+                lines.append(
+                    (
+                        0,
+                        0,
+                        {
+                            "product_id": source.product_id.id,
+                            "name": f"{item.sku} {line.kind}",
+                            "quantity": 1,
+                            "price_unit": float(-line.amount),
+                            "account_id": source.account_id.id,
+                            "tax_ids": [(6, 0, source.tax_ids.ids)]
+                            if line.kind in TAXED_KINDS
+                            else [(5, 0, 0)],
+                        },
+                    )
+                )
+        vals_list.append(
+            {
+                "move_type": "out_refund",
+                "partner_id": invoice.partner_id.id,
+                "journal_id": invoice.journal_id.id,
+                "currency_id": invoice.currency_id.id,
+                "invoice_date": refund.posted.date(),
+                "reversed_entry_id": invoice.id,
+                "ref": refund.refund_id,
+                "invoice_line_ids": lines,
+            }
+        )
     return vals_list
 
 

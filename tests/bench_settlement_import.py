@@ -166,7 +166,9 @@ def set_up(env, sandbox, seller, orders, start):
     )
     client = account._get_client()
     try:
-        result = account.with_context(amazon_commit_pages=True)._sync_orders(client)
+        result = account.with_context(
+            amazon_commit_pages=True, amazon_order_history=False
+        )._sync_orders(client)
     finally:
         client.close()
     return account, result

@@ -23,3 +23,5 @@ from . import sale_order_line
 from . import stock_picking
 from . import stock_quant
 from . import stock_move
+from . import amazon_order_history
+from . import amazon_account_history

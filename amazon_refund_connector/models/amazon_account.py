@@ -16,6 +16,7 @@ from ..sp_api import (
     Credentials,
     endpoint_problem,
 )
+from ..sp_api.order_reports import ORDERS_BY_LAST_UPDATE, ORDERS_BY_ORDER_DATE
 from ..sp_api.orders import (
     FBM_IMPORTED_STATUSES,
     ORDER_SYNC_INCLUDED_DATA,
@@ -859,7 +860,10 @@ class AmazonAccount(models.Model):
         result = ImportResult()
         window_end = None
         with self._sync_lock():
-            for page in client.iter_search_orders(
+            for page in self._search_order_pages(
+                client,
+                result,
+                history=(ORDERS_BY_LAST_UPDATE, since, True),
                 marketplace_ids=self.marketplace_ids.mapped("marketplace_ref"),
                 last_updated_after=since,
                 fulfillment_statuses=FBM_IMPORTED_STATUSES,
@@ -870,6 +874,15 @@ class AmazonAccount(models.Model):
             self._store_cursor(since, window_end, result)
         self._report_failures(result, self.env._("Order sync"))
         return result
+
+    def _search_order_pages(self, client, result, history=None, **query):
+        """The pages of a searchOrders query.
+
+        ``history`` is ``(report type, start, move the cursor)`` where a
+        history too long for searchOrders' quota may be read through Amazon's
+        order reports instead (see ``amazon_account_history``).
+        """
+        return client.iter_search_orders(**query)
 
     def _import_page(self, orders):
         result = self.env["sale.order"]._amazon_import_orders(self, orders)
@@ -890,6 +903,12 @@ class AmazonAccount(models.Model):
         out, to the latest update read: lastUpdatedAfter includes its bound,
         so that order is read again, not lost.
         """
+        if result.history_until:
+            # The rest of the window, failed orders included, is read through
+            # Amazon's order reports; the sync goes on from its end.
+            if result.history_until > since:
+                self.sudo().last_order_sync = result.history_until
+            return
         failed_times = [t for t, _msg in result.failures.values()]
         if None in failed_times:
             return  # a failed order of unknown date: look at the same window again
@@ -941,10 +960,14 @@ class AmazonAccount(models.Model):
         """
         self.ensure_one()
         result = ImportResult()
+        created_after = fields.Datetime.now() - timedelta(days=days)
         with self._sync_lock():
-            for page in client.iter_search_orders(
+            for page in self._search_order_pages(
+                client,
+                result,
+                history=(ORDERS_BY_ORDER_DATE, created_after, False),
                 marketplace_ids=self.marketplace_ids.mapped("marketplace_ref"),
-                created_after=fields.Datetime.now() - timedelta(days=days),
+                created_after=created_after,
                 fulfillment_statuses=FBM_IMPORTED_STATUSES,
                 included_data=ORDER_SYNC_INCLUDED_DATA,
             ):

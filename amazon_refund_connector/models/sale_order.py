@@ -5,6 +5,7 @@ from psycopg2.extensions import TransactionRollbackError
 
 from odoo import api, fields, models
 
+from ..sp_api.order_reports import is_history_item
 from ..sp_api.orders import MalformedOrder, parse_datetime, parse_order
 from .batching import in_batch_or_alone
 from .order_line_builder import OrderLineBuilder
@@ -34,6 +35,9 @@ class ImportResult:
     failures: dict = field(default_factory=dict)
     # Latest lastUpdatedTime among the orders read (for the cursor).
     latest: object = None
+    # Set when the rest of the window is read through an order report: the
+    # end of that report's period.
+    history_until: object = None
 
     def fail(self, ref, last_update, message):
         self.failures[ref] = (last_update, message)
@@ -290,6 +294,7 @@ class SaleOrder(models.Model):
         if self.amazon_status != order.status:
             vals["amazon_status"] = order.status
         self.write(vals)
+        self._amazon_adopt_item_refs(order)
         if order.is_cancelled:
             if self.state != "cancel":
                 self._amazon_cancel()
@@ -307,6 +312,31 @@ class SaleOrder(models.Model):
                     "booked: %s"
                 ),
             )._amazon_invoice_shipped()
+
+    def _amazon_adopt_item_refs(self, order):
+        """Give lines booked from an order report Amazon's orderItemIds.
+
+        The report has none: its items carry keys of the connector's, in row
+        order. Each takes the id of the next item of ``order`` (an Orders API
+        answer) of the same SKU.
+        """
+        lines = self.order_line.filtered(lambda li: is_history_item(li.amazon_item_ref))
+        if not lines:
+            return
+        free = {}
+        for item in order.items:
+            if not is_history_item(item.item_ref):
+                free.setdefault(item.sku, []).append(item.item_ref)
+        keys = sorted(
+            set(lines.mapped("amazon_item_ref")),
+            key=lambda ref: int(ref.rsplit(":", 1)[-1] or 0),
+        )
+        for key in keys:
+            key_lines = lines.filtered(lambda li, key=key: li.amazon_item_ref == key)
+            item_line = key_lines.filtered(lambda li: li.amazon_charge == "ITEM")[:1]
+            sku = item_line._amazon_refund_sku() if item_line else None
+            if free.get(sku):
+                key_lines.write({"amazon_item_ref": free[sku].pop(0)})
 
     def _amazon_cancel(self):
         """Cancel orders Amazon cancelled, with their open deliveries."""

@@ -57,6 +57,9 @@ REPORT_RETENTION = timedelta(days=90)
 MAX_PAGE_SIZE = 100
 CHUNK = 64 * 1024
 
+# Charset names Amazon writes that Python's codecs do not know.
+CHARSET_ALIASES = {"windows-31j": "cp932", "ms932": "cp932", "x-sjis": "shift_jis"}
+
 DONE = "DONE"
 WAITING_STATUSES = ("IN_QUEUE", "IN_PROGRESS")
 FAILED_STATUSES = ("FATAL", "CANCELLED")
@@ -231,39 +234,39 @@ class ReportInfo:
         )
 
 
-def _utc(value, what):
+def _utc(value, what, operation=LIST_OPERATION):
     if value in (None, ""):
         return None
     if not isinstance(value, str):
-        raise _malformed(LIST_OPERATION, f"readable {what}")
+        raise _malformed(operation, f"readable {what}")
     text = value.strip()
     if text[-1:] in ("Z", "z"):
         text = text[:-1] + "+00:00"
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
-        raise _malformed(LIST_OPERATION, f"ISO 8601 {what}") from None
+        raise _malformed(operation, f"ISO 8601 {what}") from None
     if moment.tzinfo is not None:
         moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
     return moment
 
 
-def parse_report(raw):
+def parse_report(raw, operation=LIST_OPERATION):
     """A :class:`ReportInfo` from the model's Report object."""
     if not isinstance(raw, dict):
-        raise _malformed(LIST_OPERATION, "report object")
+        raise _malformed(operation, "report object")
     for name in ("reportId", "reportType", "processingStatus", "createdTime"):
         if not isinstance(raw.get(name), str) or not raw[name]:
-            raise _malformed(LIST_OPERATION, f"report {name}")
+            raise _malformed(operation, f"report {name}")
     marketplaces = raw.get("marketplaceIds") or ()
     return ReportInfo(
         report_id=raw["reportId"],
         report_type=raw["reportType"],
         status=raw["processingStatus"],
-        created=_utc(raw["createdTime"], "createdTime"),
+        created=_utc(raw["createdTime"], "createdTime", operation),
         document_id=raw.get("reportDocumentId") or None,
-        data_start=_utc(raw.get("dataStartTime"), "dataStartTime"),
-        data_end=_utc(raw.get("dataEndTime"), "dataEndTime"),
+        data_start=_utc(raw.get("dataStartTime"), "dataStartTime", operation),
+        data_end=_utc(raw.get("dataEndTime"), "dataEndTime", operation),
         marketplace_ids=tuple(m for m in marketplaces if isinstance(m, str)),
     )
 
@@ -343,8 +346,9 @@ def charset_of(content_type):
     match = re.search(r"charset\s*=\s*\"?([\w.:\-]+)", content_type or "", re.I)
     if not match:
         return None
+    name = match.group(1).lower()
     try:
-        return codecs.lookup(match.group(1)).name
+        return codecs.lookup(CHARSET_ALIASES.get(name, name)).name
     except LookupError:
         return None
 
@@ -387,11 +391,12 @@ def download_document(document, target, timeout=60.0):
     return charset
 
 
-def text_lines(binary, charset=None):
+def text_lines(binary, charset=None, fallback="cp1252"):
     """Yield the lines of a binary file object as text, without line ends.
 
     With no charset, UTF-8 (a BOM is dropped) until a line is not UTF-8;
-    from that line on, Cp1252.
+    from that line on, ``fallback`` (Cp1252, what Amazon's European stores
+    write).
     """
     encoding = charset
     first = True
@@ -407,7 +412,7 @@ def text_lines(binary, charset=None):
             try:
                 text = raw.decode("utf-8")
             except UnicodeDecodeError:
-                encoding = "cp1252"
+                encoding = fallback
                 text = raw.decode(encoding, errors="replace")
         yield text.rstrip("\r\n")
 

@@ -6,6 +6,7 @@ from odoo.exceptions import UserError
 from ..models.amazon_account import REFUND_REASONS
 from ..sp_api import AmazonInvalidInput
 from ..sp_api.feeds import AdjustedItem, Component, build_adjustment_feed
+from ..sp_api.order_reports import is_history_item
 
 # Amazon's component types of an adjustment; a * marks the types that may
 # exceed what Amazon charged for the item (within Amazon's own limits).
@@ -312,6 +313,14 @@ class AmazonRefundSubmit(models.TransientModel):
                     "The refund needs at least one row of an ordered product: Amazon "
                     "refunds order items only (to refund shipping alone, keep a "
                     "product row with amount 0)."
+                )
+            )
+        if any(is_history_item(ref) for ref in self.line_ids.mapped("order_item_ref")):
+            problems.append(
+                self.env._(
+                    "Order %s was imported from Amazon's order report, which has no "
+                    "order item codes: refresh it with Recover order first.",
+                    self.amazon_order_ref,
                 )
             )
         for line in self.line_ids:
