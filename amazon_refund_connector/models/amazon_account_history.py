@@ -58,6 +58,22 @@ class AmazonAccount(models.Model):
         action["context"] = {"create": False}
         return action
 
+    def _purge_buyer_data(self, now=None):
+        """Also forget the report rows of orders that could not be imported
+        (they hold delivery postcodes) once the retention is over."""
+        result = super()._purge_buyer_data(now=now)
+        account = self.sudo()
+        cutoff = (now or fields.Datetime.now()) - timedelta(
+            days=account.buyer_data_retention_days
+        )
+        account.env["amazon.order.history.order"].search(
+            [
+                ("history_id.account_id", "=", account.id),
+                ("create_date", "<=", cutoff),
+            ]
+        ).unlink()
+        return result
+
     def _search_order_pages(self, client, result, history=None, **query):
         pages = super()._search_order_pages(client, result, history=history, **query)
         if not history or not self.env.context.get("amazon_order_history", True):

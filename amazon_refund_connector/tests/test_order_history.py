@@ -385,6 +385,17 @@ class TestOrderHistory(OrderHistoryCase):
         self.assertIn("quantity", failed.message)
         self.assertEqual(sum(histories.mapped("failed_count")), 1)
         self.assertTrue(self._sales(self.account))
+        # What stays of it (its delivery postcode) goes with the buyer data.
+        self.account._purge_buyer_data(
+            now=fields.Datetime.now()
+            + timedelta(days=self.account.buyer_data_retention_days - 1)
+        )
+        self.assertTrue(failed.exists())
+        self.account._purge_buyer_data(
+            now=fields.Datetime.now()
+            + timedelta(days=self.account.buyer_data_retention_days + 1)
+        )
+        self.assertFalse(failed.exists())
 
 
 class TestHistoryTakesOver(OrderHistoryCase):

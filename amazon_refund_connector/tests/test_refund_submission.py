@@ -289,6 +289,16 @@ class TestRefundWizard(SubmissionCase):
         with self.assertRaisesRegex(UserError, "no amount to refund"):
             wizard.action_refund()
 
+    def test_an_order_from_the_history_report_needs_amazon_item_ids_first(self):
+        sale = self._delivered()
+        # Lines booked from an order report carry the connector's own keys.
+        for index, line in enumerate(sale.order_line, start=1):
+            line.amazon_item_ref = f"report:{sale.amazon_order_ref}:{index}"
+        wizard = self._wizard(self._credit_note(sale))
+        with self.assertRaisesRegex(UserError, "Recover order"):
+            wizard.action_refund()
+        self.assertFalse(self.Feed.search([("credit_note_id", "=", wizard.move_id.id)]))
+
 
 class TestRefundFeed(SubmissionCase):
     def test_accepted_then_done_then_recognised_by_the_import(self):
