@@ -228,28 +228,16 @@ def _item(row, index, order_ref, currency, status):
             discount_details.append(
                 {"subtype": kind, "value": _money(discount, currency)}
             )
-    if tax_details:
-        breakdowns.append(
-            {
-                "type": "TAX",
-                "subtotal": _money(
-                    sum(parse_amount(d["value"]["amount"]) for d in tax_details),
-                    currency,
-                ),
-                "detailedBreakdowns": tax_details,
-            }
-        )
-    if discount_details:
-        breakdowns.append(
-            {
-                "type": "DISCOUNT",
-                "subtotal": _money(
-                    sum(parse_amount(d["value"]["amount"]) for d in discount_details),
-                    currency,
-                ),
-                "detailedBreakdowns": discount_details,
-            }
-        )
+    for kind, details in (("TAX", tax_details), ("DISCOUNT", discount_details)):
+        if details:
+            total = sum(parse_amount(d["value"]["amount"]) for d in details)
+            breakdowns.append(
+                {
+                    "type": kind,
+                    "subtotal": _money(total, currency),
+                    "detailedBreakdowns": details,
+                }
+            )
     item = {
         # The report has no orderItemId: a key of the connector's until a
         # searchOrders answer or a refund names Amazon's.
