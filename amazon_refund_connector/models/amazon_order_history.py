@@ -29,7 +29,6 @@ from datetime import timedelta
 from psycopg2.extras import execute_values
 
 from odoo import api, fields, models
-from odoo.tools import config
 
 from ..sp_api.order_reports import (
     MAX_WINDOW,
@@ -197,8 +196,8 @@ class AmazonOrderHistory(models.Model):
         return self.message
 
     def _commit(self):
-        if self.env.context.get("amazon_commit_pages") and not config["test_enable"]:
-            self.env.cr.commit()  # pylint: disable=invalid-commit
+        # The account's rule: a job commits, a test or a button does not.
+        self.account_id.with_env(self.env)._commit_page()
 
     def _say(self, message, **vals):
         self.write(dict(vals, message=message))
@@ -314,7 +313,6 @@ class AmazonOrderHistory(models.Model):
     def _step_download(self, client):
         document = get_report_document(client, self.document_ref)
         marketplace_ref = self.marketplace_id.marketplace_ref
-        staged = 0
         with tempfile.TemporaryFile() as spool:
             charset = download_document(document, spool)
             spool.seek(0)
@@ -323,7 +321,7 @@ class AmazonOrderHistory(models.Model):
                     reader = OrderReportReader(
                         text_lines(spool, charset, legacy_charset(marketplace_ref))
                     )
-                    staged = self._stage(reader.rows())
+                    self._stage(reader.rows())
             except MalformedReport as error:
                 self._fail(
                     self.env._(
@@ -333,24 +331,24 @@ class AmazonOrderHistory(models.Model):
                     )
                 )
                 return None
+        self._count()
         self._say(
             self.env._(
                 "Report %(report)s read: %(count)s orders to import.",
                 report=self.report_ref,
-                count=staged,
+                count=self.expected_count - self.stored_count - self.failed_count,
             ),
             state="import",
         )
         return None
 
     def _stage(self, rows):
-        """Store the rows per order, in batches; returns the orders added.
+        """Store the rows per order, in batches.
 
         An order's rows are adjacent in Amazon's reports; should they not be,
         the later ones join the order already stored.
         """
         pending = {}
-        added = 0
         for row in rows:
             ref = row.order_ref
             if not ref:
@@ -358,27 +356,22 @@ class AmazonOrderHistory(models.Model):
             entry = pending.get(ref)
             if entry is None:
                 if len(pending) >= STAGE_BATCH:
-                    added += self._stage_flush(pending)
+                    self._stage_flush(pending)
                     pending = {}
                 entry = pending[ref] = {"first": row.number, "rows": []}
             entry["rows"].append(row.cells)
-        added += self._stage_flush(pending)
+        self._stage_flush(pending)
         # Written in SQL: what the cache holds of them is out of date.
         self.env.invalidate_all()
-        return added
 
     def _stage_flush(self, pending):
         if not pending:
-            return 0
+            return
         table = self.env["amazon.order.history.order"]._table
         uid = self.env.uid
-        # The rows of a window already read (a report asked again) replace
-        # those stored; an order read in an earlier window is updated too.
-        self.env.cr.execute(
-            f"SELECT order_ref FROM {table} WHERE history_id = %s AND order_ref IN %s",
-            (self.id, tuple(pending)),
-        )
-        known = {ref for (ref,) in self.env.cr.fetchall()}
+        now = fields.Datetime.now()
+        # Rows of the same window join the order's rows; an order read again
+        # in a later window takes that window's rows, newer.
         execute_values(
             self.env.cr._obj,
             f"""
@@ -404,20 +397,13 @@ class AmazonOrderHistory(models.Model):
                     "pending",
                     uid,
                     uid,
-                    fields.Datetime.now(),
-                    fields.Datetime.now(),
+                    now,
+                    now,
                 )
                 for ref, entry in pending.items()
             ],
             template="(%s, %s, %s, %s, %s::jsonb, %s, %s, %s, %s, %s)",
         )
-        added = len(set(pending) - known)
-        self.env.cr.execute(
-            f"UPDATE {self._table} SET expected_count = expected_count + %s "
-            "WHERE id = %s",
-            (added, self.id),
-        )
-        return added
 
     def _step_import(self, client):
         staged_model = self.env["amazon.order.history.order"]
@@ -447,17 +433,25 @@ class AmazonOrderHistory(models.Model):
         return None
 
     def _count(self):
-        """Orders stored and failed, from the staged orders' states."""
+        """Orders in the reports, stored and failed, from the staged orders
+        (kept on the history once those go)."""
         self.env.flush_all()
         self.env.cr.execute(
-            f"""SELECT count(*) FILTER (WHERE state = 'done'),
+            f"""SELECT count(*),
+                       count(*) FILTER (WHERE state = 'done'),
                        count(*) FILTER (WHERE state = 'failed')
                   FROM {self.env["amazon.order.history.order"]._table}
                  WHERE history_id = %s""",
             (self.id,),
         )
-        stored, failed = self.env.cr.fetchone()
-        self.write({"stored_count": stored, "failed_count": failed})
+        expected, stored, failed = self.env.cr.fetchone()
+        self.write(
+            {
+                "expected_count": expected,
+                "stored_count": stored,
+                "failed_count": failed,
+            }
+        )
 
     def _window_done(self):
         if self.window_end and self.window_end < self.date_to:
@@ -492,15 +486,9 @@ class AmazonOrderHistory(models.Model):
                         account, page["orders"]
                     )
                 refs = {o.get("orderId") for o in page["orders"] if isinstance(o, dict)}
-                found = open_orders.filtered(lambda s, refs=refs: s.order_ref in refs)
-                for entry in found:
-                    failure = result.failures.get(entry.order_ref)
-                    entry.write(
-                        {
-                            "state": "failed" if failure else "done",
-                            "message": failure[1] if failure else False,
-                        }
-                    )
+                open_orders.filtered(lambda s, refs=refs: s.order_ref in refs)._mark(
+                    result
+                )
                 token = page["next_token"]
                 self._count()
                 self._say(
@@ -628,7 +616,7 @@ class AmazonOrderHistoryOrder(models.Model):
     def _import(self, account, marketplace):
         """Book these staged orders, each to its state."""
         currency = marketplace.currency_id.name
-        raws, by_ref = [], {}
+        raws, importing = [], self.browse()
         for staged in self:
             try:
                 raw = order_from_rows(
@@ -654,11 +642,15 @@ class AmazonOrderHistoryOrder(models.Model):
                 staged.write({"state": verdict[0], "message": verdict[1]})
                 continue
             raws.append(raw)
-            by_ref[staged.order_ref] = staged
+            importing |= staged
         result = self.env["sale.order"]._amazon_import_orders(account, raws)
+        importing._mark(result)
+
+    def _mark(self, result):
+        """Each of these imported orders to its state in ``result``."""
         done = self.browse()
-        for ref, staged in by_ref.items():
-            failure = result.failures.get(ref)
+        for staged in self:
+            failure = result.failures.get(staged.order_ref)
             if failure:
                 staged.write({"state": "failed", "message": failure[1]})
             else:
