@@ -112,18 +112,16 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_order_sync import (
-    ADDON,
     MARKETPLACES,
     MB,
     REPO,
     TESTS,
     WARMUP_ORDERS,
     Meter,
-    code_state,
+    begin_run,
     configure_odoo,
-    drop_database,
+    end_run,
     importable,
-    install_database,
     open_env,
     rate,
     run_floor,
@@ -495,38 +493,10 @@ def job_reruns(env, sandbox, clock, account, cursor, idle_limit):
 # -- comparison ----------------------------------------------------------
 
 
-def shape(sale):
-    lines = sorted(
-        (
-            line.amazon_sku or line.product_id.default_code or "",
-            line.amazon_charge or "",
-            line.product_uom_qty,
-            round(line.price_unit, 2),
-            round(line.price_total, 2),
-            tuple(sorted(line.tax_id.mapped("amount"))),
-        )
-        for line in sale.order_line
-    )
-    moves = sorted(
-        (m.product_id.default_code or "", m.quantity, m.state)
-        for m in sale.picking_ids.move_ids
-    )
-    return {
-        "state": sale.state,
-        "status": sale.amazon_status,
-        "channel": sale.amazon_channel,
-        "untaxed": round(sale.amount_untaxed, 2),
-        "tax": round(sale.amount_tax, 2),
-        "total": round(sale.amount_total, 2),
-        "lines": lines,
-        "moves": moves,
-        "pickings": sorted(sale.picking_ids.mapped("state")),
-        "invoiced": round(sum(sale.invoice_ids.mapped("amount_total")), 2),
-        "country": sale.partner_shipping_id.country_id.code or None,
-    }
-
-
 def compare(env, account_a, account_b):
+    # The Odoo tests' definition of "the same order", so both check alike.
+    from order_compare import order_shape
+
     sale_order = env["sale.order"]
 
     def refs(account):
@@ -554,10 +524,10 @@ def compare(env, account_a, account_b):
                     ("amazon_order_ref", "in", batch),
                 ]
             )
-            shapes.append({s.amazon_order_ref: shape(s) for s in sales})
+            shapes.append({s.amazon_order_ref: order_shape(s) for s in sales})
         for ref in batch:
             mine, theirs = shapes[0][ref], shapes[1][ref]
-            if mine["country"] is None or theirs["country"] is None:
+            if not mine["country"] or not theirs["country"]:
                 countries["one side without country"] += 1
                 mine.pop("country")
                 theirs.pop("country")
@@ -626,10 +596,12 @@ def staging_peaks(env, account, history):
                 reader = OrderReportReader(
                     text_lines(spool, charset, legacy_charset(marketplace_ref))
                 )
-                staged = probe._stage(reader.rows())
-                return tracemalloc.get_traced_memory()[1], staged
+                probe._stage(reader.rows())
+                traced = tracemalloc.get_traced_memory()[1]
             finally:
                 tracemalloc.stop()
+        probe._count()
+        return traced, probe.expected_count
 
     full, full_orders = peak(data)
     part, part_orders = peak(quarter)
@@ -666,18 +638,7 @@ def main():
     os.chdir(REPO)
     db = args.database
     configure_odoo(db)
-    head, dirty, digest = code_state()
-    print(
-        f"connector code: HEAD {head}, {dirty} uncommitted files in {ADDON} and "
-        f"tests/sandbox, files digest {digest}; {os.cpu_count()} CPUs"
-    )
-    work_dir = Path(tempfile.mkdtemp(prefix="bench_order_history_"))
-    drop_database(db)
-    install_seconds = install_database(db, work_dir / "install.log")
-    print(
-        f"database: {db} (fresh, {ADDON} installed without demo data "
-        f"in {install_seconds:.0f} s)"
-    )
+    digest, work_dir = begin_run(db, "bench_order_history_")
 
     from odoo.addons.amazon_refund_connector.models import amazon_account_history
     from odoo.addons.amazon_refund_connector.models.amazon_rate_limit import (
@@ -913,16 +874,7 @@ def main():
     finally:
         cr.close()
         sandbox.stop()
-    if args.keep:
-        print(f"database kept: {db}")
-    else:
-        drop_database(db)
-        print(f"database dropped: {db}")
-    if code_state()[2] != digest:
-        print(
-            "WARNING: the connector's files changed during the run: the figures "
-            "may mix two versions of the code"
-        )
+    end_run(db, args.keep, digest)
 
 
 if __name__ == "__main__":

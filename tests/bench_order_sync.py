@@ -846,6 +846,38 @@ def run_floor(db, orders, work_dir):
     return figures, meter
 
 
+def begin_run(db, prefix):
+    """Print the code measured, install ``db`` afresh; returns the code's
+    digest (for :func:`end_run`) and a work folder."""
+    head, dirty, digest = code_state()
+    print(
+        f"connector code: HEAD {head}, {dirty} uncommitted files in {ADDON} and "
+        f"tests/sandbox, files digest {digest}; {os.cpu_count()} CPUs"
+    )
+    work_dir = Path(tempfile.mkdtemp(prefix=prefix))
+    drop_database(db)
+    install_seconds = install_database(db, work_dir / "install.log")
+    print(
+        f"database: {db} (fresh, {ADDON} installed without demo data "
+        f"in {install_seconds:.0f} s)"
+    )
+    return digest, work_dir
+
+
+def end_run(db, keep, digest):
+    """Drop ``db`` unless kept; warn if the code changed during the run."""
+    if keep:
+        print(f"database kept: {db}")
+    else:
+        drop_database(db)
+        print(f"database dropped: {db}")
+    if code_state()[2] != digest:
+        print(
+            "WARNING: the connector's files changed during the run: the figures "
+            "may mix two versions of the code"
+        )
+
+
 def main():
     args = parse_args()
     os.chdir(REPO)
@@ -854,18 +886,7 @@ def main():
         floor_child(db, args.floor_child)
         return
     config = configure_odoo(db)
-    head, dirty, digest = code_state()
-    print(
-        f"connector code: HEAD {head}, {dirty} uncommitted files in {ADDON} and "
-        f"tests/sandbox, files digest {digest}; {os.cpu_count()} CPUs"
-    )
-    work_dir = Path(tempfile.mkdtemp(prefix="bench_order_sync_"))
-    drop_database(db)
-    install_seconds = install_database(db, work_dir / "install.log")
-    print(
-        f"database: {db} (fresh, {ADDON} installed without demo data "
-        f"in {install_seconds:.0f} s)"
-    )
+    digest, work_dir = begin_run(db, "bench_order_sync_")
 
     sandbox, seller, orders = start_sandbox(args)
     env = open_env(db)
@@ -1035,16 +1056,7 @@ def main():
     finally:
         cr.close()
         sandbox.stop()
-    if args.keep:
-        print(f"database kept: {db}")
-    else:
-        drop_database(db)
-        print(f"database dropped: {db}")
-    if code_state()[2] != digest:
-        print(
-            "WARNING: the connector's files changed during the run: the figures "
-            "may mix two versions of the code"
-        )
+    end_run(db, args.keep, digest)
     if not args.profile:
         shutil.rmtree(work_dir, ignore_errors=True)
 

@@ -9,8 +9,10 @@ client talks to it through the account's endpoint overrides, so nothing of
 import os
 import sys
 import uuid
+from datetime import timedelta
 from pathlib import Path
 
+from odoo import fields
 from odoo.tests.common import HttpCase, TransactionCase
 
 from odoo.addons.amazon_refund_connector.models.amazon_rate_limit import (
@@ -20,8 +22,9 @@ from odoo.addons.amazon_refund_connector.models.amazon_rate_limit import (
 from odoo.addons.amazon_refund_connector.sp_api.errors import redact
 
 
-def sandbox_class():
-    """The sandbox server class, from AMAZON_SPAPI_SANDBOX or the repository."""
+def _repository_tests():
+    """Put the repository's tests folder (AMAZON_SPAPI_SANDBOX, or the one
+    beside the addon) on the import path."""
     folder = os.environ.get("AMAZON_SPAPI_SANDBOX") or str(
         Path(__file__).resolve().parents[2] / "tests"
     )
@@ -32,6 +35,11 @@ def sandbox_class():
         )
     if folder not in sys.path:
         sys.path.insert(0, folder)
+
+
+def sandbox_class():
+    """The sandbox server class, from AMAZON_SPAPI_SANDBOX or the repository."""
+    _repository_tests()
     from sandbox import SandboxServer  # pylint: disable=import-outside-toplevel
 
     return SandboxServer
@@ -81,6 +89,30 @@ class AmazonSandboxCase(TransactionCase):
             "lwa_endpoint_override": f"{cls.sandbox.url}/auth/o2/token",
             **vals,
         }
+
+    @classmethod
+    def _rate_eur(cls, rate=0.9):
+        """Activate the euro with a rate that covers every seeded date."""
+        eur = cls.env.ref("base.EUR")
+        eur.active = True
+        cls.env["res.currency.rate"].create(
+            {
+                "currency_id": eur.id,
+                "company_id": cls.env.company.id,
+                "name": fields.Date.today() - timedelta(days=400),
+                "rate": rate,
+            }
+        )
+
+    @classmethod
+    def _products_of(cls, orders):
+        """A storable product per seller SKU of ``orders``."""
+        skus = sorted(
+            {i["product"]["sellerSku"] for o in orders for i in o["orderItems"]}
+        )
+        return cls.env["product.product"].create(
+            [{"name": sku, "default_code": sku, "is_storable": True} for sku in skus]
+        )
 
     def setUp(self):
         super().setUp()
@@ -180,3 +212,12 @@ class AmazonUiCase(HttpCase):
         return self.env["sale.order"].search(
             [("amazon_account_id", "=", self.account.id)]
         )
+
+
+def order_shape(sale):
+    """What two imports of one Amazon order must agree on (the repository's
+    ``tests/order_compare.py``, which the benchmarks use too)."""
+    _repository_tests()
+    from order_compare import order_shape as shape  # pylint: disable=import-outside-toplevel
+
+    return shape(sale)

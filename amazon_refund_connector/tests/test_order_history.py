@@ -18,9 +18,13 @@ from odoo.addons.amazon_refund_connector.sp_api.order_reports import (
     ORDERS_BY_LAST_UPDATE,
     is_history_item,
 )
+from odoo.addons.amazon_refund_connector.sp_api.orders import (
+    FBA_IMPORTED_STATUSES,
+    FBM_IMPORTED_STATUSES,
+)
 from odoo.addons.queue_job.exception import RetryableJobError
 
-from .common import AmazonSandboxCase
+from .common import AmazonSandboxCase, order_shape
 
 DE = "A1PA6795UKMFR9"
 FR = "A13V1IB3VIYZZH"
@@ -34,28 +38,14 @@ class OrderHistoryCase(AmazonSandboxCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        eur = cls.env.ref("base.EUR")
-        eur.active = True
-        cls.env["res.currency.rate"].create(
-            {
-                "currency_id": eur.id,
-                "company_id": cls.env.company.id,
-                "name": fields.Date.today() - timedelta(days=400),
-                "rate": 0.9,
-            }
-        )
+        cls._rate_eur()
         cls.account.marketplace_ids = cls.env["amazon.marketplace"].search(
             [("marketplace_ref", "in", list(cls.marketplaces))]
         )
         cls.orders = cls.sandbox.seed_orders(
             cls.seed, cls.order_count, seller_id=cls.seller["seller_id"]
         )
-        skus = sorted(
-            {i["product"]["sellerSku"] for o in cls.orders for i in o["orderItems"]}
-        )
-        cls.env["product.product"].create(
-            [{"name": sku, "default_code": sku, "is_storable": True} for sku in skus]
-        )
+        cls._products_of(cls.orders)
         first = min(o["lastUpdatedTime"] for o in cls.orders)
         cls.period = (
             fields.Datetime.to_datetime(first[:19].replace("T", " "))
@@ -131,37 +121,6 @@ class TestOrderHistory(OrderHistoryCase):
         self.assertFalse(result.failures)
         return twin
 
-    @staticmethod
-    def _shape(sale):
-        lines = sorted(
-            (
-                line.amazon_sku or line.product_id.default_code or "",
-                line.amazon_charge or "",
-                line.product_uom_qty,
-                round(line.price_unit, 2),
-                round(line.price_total, 2),
-                tuple(sorted(line.tax_id.mapped("amount"))),
-            )
-            for line in sale.order_line
-        )
-        moves = sorted(
-            (m.product_id.default_code, m.quantity, m.state)
-            for m in sale.picking_ids.move_ids
-        )
-        return {
-            "state": sale.state,
-            "status": sale.amazon_status,
-            "channel": sale.amazon_channel,
-            "untaxed": round(sale.amount_untaxed, 2),
-            "tax": round(sale.amount_tax, 2),
-            "total": round(sale.amount_total, 2),
-            "lines": lines,
-            "moves": moves,
-            "pickings": sorted(sale.picking_ids.mapped("state")),
-            "invoiced": round(sum(sale.invoice_ids.mapped("amount_total")), 2),
-            "country": sale.partner_shipping_id.country_id.code,
-        }
-
     def test_report_import_matches_search_orders(self):
         history = self._history()
         self.assertEqual(len(history), 2, "one history per marketplace")
@@ -182,7 +141,7 @@ class TestOrderHistory(OrderHistoryCase):
         self.assertTrue(ours)
         self.assertEqual(set(ours), set(theirs))
         for ref, sale in ours.items():
-            mine, other = self._shape(sale), self._shape(theirs[ref])
+            mine, other = order_shape(sale), order_shape(theirs[ref])
             if not other["country"]:
                 # Amazon's order search hides the address of an order shipped
                 # long ago; its report still gives the ship country.
@@ -424,9 +383,9 @@ class TestHistoryTakesOver(OrderHistoryCase):
             for o in self.orders
             if o["fulfillment"]["fulfillmentStatus"]
             in (
-                ("SHIPPED", "CANCELLED")
+                FBA_IMPORTED_STATUSES
                 if o["fulfillment"]["fulfilledBy"] == "AMAZON"
-                else ("UNSHIPPED", "PARTIALLY_SHIPPED", "SHIPPED", "CANCELLED")
+                else FBM_IMPORTED_STATUSES
             )
             and o["salesChannel"].get("channelName") != "NON_AMAZON"
         }

@@ -36,16 +36,7 @@ class SettlementCase(AmazonSandboxCase):
         cls.account.marketplace_ids = cls.env["amazon.marketplace"].search(
             [("marketplace_ref", "=", DE)]
         )
-        eur = cls.env.ref("base.EUR")
-        eur.active = True
-        cls.env["res.currency.rate"].create(
-            {
-                "currency_id": eur.id,
-                "company_id": cls.env.company.id,
-                "name": fields.Date.today() - timedelta(days=400),
-                "rate": 0.9,
-            }
-        )
+        cls._rate_eur()
         cls.sandbox.configure_finances(posting_lag=0)
         # A closed period two settlements back: its report is made.
         period = reports.period_of(cls.sandbox.now()) - 2
@@ -69,12 +60,7 @@ class SettlementCase(AmazonSandboxCase):
             marketplaces=[UK],
             fba_share=1.0,
         )
-        skus = sorted(
-            {i["product"]["sellerSku"] for o in cls.orders for i in o["orderItems"]}
-        )
-        cls.env["product.product"].create(
-            [{"name": sku, "default_code": sku, "is_storable": True} for sku in skus]
-        )
+        cls._products_of(cls.orders)
         cls.account.last_order_sync = (cls.start - timedelta(days=1)).replace(
             tzinfo=None
         )
