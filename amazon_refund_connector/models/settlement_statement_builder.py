@@ -91,11 +91,13 @@ class SettlementStatementBuilder:
             return self.company_currency.round(amount)
         return self.company_currency.round(amount * self._rate(date))
 
-    def _line_ids(self, amount, date, parts, partner, label):
+    def _line_ids(self, amount, date, parts, partner, label, balance=None):
         """Journal items of a statement line of ``amount``: the liquidity item
         and one counterpart per ``(account, part)``, balanced to the cent in
-        the company's currency too."""
-        balance = self._balance(amount, date)
+        the company's currency too (``balance``, when given, is the line's
+        amount in the company's currency)."""
+        if balance is None:
+            balance = self._balance(amount, date)
         commands = [
             Command.create(
                 {
@@ -371,6 +373,55 @@ class SettlementStatementBuilder:
             return [(self.transfer_account, entry.amount)]
         return _("Amazon's %s is unknown to the connector.", entry.label)
 
+    def _same_rate_balances(self, matched):
+        """``{id(entry): balance}`` for the orders paid at their invoices' own
+        rate.
+
+        ``matched`` holds ``(entry, date, open lines)`` of the entries planned
+        against an order's open items. Where an order's entries pay exactly
+        what its items have open, in the currency of the settlement, and
+        every one of its invoices and credit notes was booked at the rate of
+        the entries' dates, the entries' balances in the company's currency
+        are made to add up to what the items have open: the largest entry
+        takes the rounding gap, so that the reconciliation books no exchange
+        difference of a cent. Any other rate leaves the balances to the rate
+        of the day, and Odoo books the exchange difference.
+        """
+        if self.currency == self.company_currency:
+            return {}
+        by_order = defaultdict(list)
+        for entry, date, open_lines in matched:
+            by_order[entry.order_id].append((entry, date, open_lines))
+        balances = {}
+        for group in by_order.values():
+            open_lines = self.env["account.move.line"]
+            for _entry, _date, lines in group:
+                open_lines |= lines
+            if not open_lines:
+                continue
+            total = sum((entry.amount for entry, _date, _lines in group), Decimal(0))
+            if total != self._residual(open_lines):
+                continue
+            rates = {move.invoice_currency_rate for move in open_lines.move_id}
+            if any(
+                abs(invoice_rate * self._rate(date) - 1) > 1e-9
+                for invoice_rate in rates
+                for _entry, date, _lines in group
+            ):
+                continue
+            group_balances = {
+                id(entry): self._balance(float(entry.amount), date)
+                for entry, date, _lines in group
+            }
+            gap = self.company_currency.round(
+                sum(open_lines.mapped("amount_residual")) - sum(group_balances.values())
+            )
+            if gap:
+                largest = max(group, key=lambda item: abs(item[0].amount))[0]
+                group_balances[id(largest)] += gap
+            balances.update(group_balances)
+        return balances
+
     # -- booking -------------------------------------------------------------------
 
     def add(self, entries):
@@ -389,7 +440,7 @@ class SettlementStatementBuilder:
             "The settlement's rows do not add up to its total-amount: the line is "
             "not reconciled."
         )
-        vals_list, groups = [], []
+        planned, matched = [], []
         partner_model = self.env["res.partner"]
         for entry in batch:
             date = (entry.posted or self.settlement.end_date).date()
@@ -410,6 +461,12 @@ class SettlementStatementBuilder:
                 parts, reason = plan, False
             else:
                 parts, reason = [(self.suspense, entry.amount)], plan
+            planned.append((entry, date, label, partner, parts, reason, open_lines))
+            if open_lines is not None:
+                matched.append((entry, date, open_lines))
+        balances = self._same_rate_balances(matched)
+        vals_list, groups = [], []
+        for entry, date, label, partner, parts, reason, open_lines in planned:
             amount = float(entry.amount)
             vals_list.append(
                 {
@@ -429,7 +486,12 @@ class SettlementStatementBuilder:
                     "amazon_posted_date": entry.posted,
                     "amazon_match_state": "unmatched" if reason else "matched",
                     "line_ids": self._line_ids(
-                        amount, date, [(a, float(p)) for a, p in parts], partner, label
+                        amount,
+                        date,
+                        [(a, float(p)) for a, p in parts],
+                        partner,
+                        label,
+                        balance=balances.get(id(entry)),
                     ),
                 }
             )

@@ -294,6 +294,15 @@ class TestSettlementImport(SettlementCase):
                 if t["transactionType"] == "Shipment"
             )
             self.assertEqual(_dec(sale_line.amount + fees.amount), shipped)
+            # Paid at the invoice's own rate: no exchange difference of a cent.
+            receivable = invoice.line_ids.filtered(
+                lambda li: li.account_type == "asset_receivable"
+            )
+            self.assertFalse(
+                receivable.matched_credit_ids.exchange_move_id
+                | receivable.full_reconcile_id.exchange_move_id,
+                sale.amazon_order_ref,
+            )
         # Refunds: matched with their credit notes, their fees booked.
         for sale in (self.full_refund, self.partial_refund):
             refund_line = lines.filtered(
@@ -365,6 +374,61 @@ class TestSettlementImport(SettlementCase):
                         "settlement_ref": settlement.settlement_ref,
                     }
                 )
+
+    def test_payment_at_another_rate_books_the_exchange_difference(self):
+        # The euro is worth more when Amazon pays than when Odoo invoiced.
+        eur = self.env.ref("base.EUR")
+        eur.rate_ids.filtered(lambda r: r.company_id == self.env.company).rate = 0.8
+        self._import()
+        settlement = self._settlement()
+        self.assertEqual(settlement.state, "imported", settlement.message)
+        self.assertEqual(settlement.unmatched_count, 0)
+        liquidity_account = settlement.statement_id.journal_id.default_account_id
+        gain_account = self.env.company.income_currency_exchange_account_id
+        lines = settlement.statement_line_ids
+        paid = self.sales.filtered(
+            lambda s: (
+                s.amazon_order_ref in self.de["orderIds"]
+                and s not in (self.full_refund, self.partial_refund)
+            )
+        )
+        self.assertTrue(paid)
+        for sale in paid:
+            sale_line = lines.filtered(
+                lambda li, ref=sale.amazon_order_ref: (
+                    li.amazon_order_ref == ref and li.amazon_kind == "sale"
+                )
+            )
+            invoice = sale.invoice_ids.filtered(lambda m: m.move_type == "out_invoice")
+            self.assertEqual(invoice.payment_state, "paid", sale.amazon_order_ref)
+            # The bank line is worth its euros at the day's rate ...
+            liquidity = sale_line.move_id.line_ids.filtered(
+                lambda li, acc=liquidity_account: li.account_id == acc
+            )
+            self.assertEqual(
+                _dec(liquidity.balance),
+                _dec(self.env.company.currency_id.round(sale_line.amount * 1.25)),
+                sale.amazon_order_ref,
+            )
+            # ... the invoice was booked at the old one, and the difference
+            # is Odoo's exchange gain.
+            receivable = invoice.line_ids.filtered(
+                lambda li: li.account_type == "asset_receivable"
+            )
+            exchange = (
+                receivable.matched_credit_ids.exchange_move_id
+                | receivable.full_reconcile_id.exchange_move_id
+            )
+            self.assertEqual(len(exchange), 1, sale.amazon_order_ref)
+            gain = exchange.line_ids.filtered(
+                lambda li, acc=gain_account: li.account_id == acc
+            )
+            self.assertLess(gain.balance, 0)
+            self.assertEqual(
+                _dec(receivable.balance) - _dec(gain.balance),
+                _dec(liquidity.balance),
+                sale.amazon_order_ref,
+            )
 
     def test_one_journal_per_currency_with_its_outstanding_account(self):
         self._import()
