@@ -20,10 +20,14 @@ One run prints, as plain ``name: value`` lines:
   ``account.bank.statement.line.create([...])`` (500 a call, the amounts
   and dates of the import's lines, the journal's suspense account as
   counterpart, no matching) in one statement of a bank journal of the same
-  currency, then a flush. Not timed: building the vals.
+  currency, then a flush; with the context the import creates its lines
+  in (``tracking_disable``: no chatter on their journal entries), so that
+  the floor is what the ORM itself costs. Not timed: building the vals.
 * ``ratio import/floor`` (target >= 0.5), the SQL queries of each part and
   the peak resident memory of each part (``VmHWM``, reset before each part
-  through ``/proc/self/clear_refs``).
+  through ``/proc/self/clear_refs``), and the import's resident memory as
+  its first, a quarter's, the middle and its last batch of statement lines
+  start: flat when memory does not grow with the report.
 * ``layer peak memory``: tracemalloc's peak while the connector's layer
   reads and groups the downloaded document, for the whole document and for
   its first quarter: a streamed document takes the same memory whatever its
@@ -57,6 +61,7 @@ from bench_order_sync import (
     REPO,
     TESTS,
     Meter,
+    _status_kb,
     code_state,
     configure_odoo,
     drop_database,
@@ -175,14 +180,33 @@ def set_up(env, sandbox, seller, orders, start):
 
 
 def import_part(env, account):
+    """The timed import; also samples the resident memory as each batch of
+    statement lines starts (after the previous one was flushed and the
+    cache cleared)."""
+    from odoo.addons.amazon_refund_connector.models import (
+        settlement_statement_builder as builder_module,
+    )
+
+    builder = builder_module.SettlementStatementBuilder
+    add_batch = builder._add_batch
+    samples = []
+
+    def sampled(self, batch):
+        samples.append(_status_kb("VmRSS") or 0)
+        return add_batch(self, batch)
+
+    builder._add_batch = sampled
     meter = Meter()
     client = account._get_client()
     try:
         result = account._import_settlements(client)
     finally:
         client.close()
+        builder._add_batch = add_batch
     env.flush_all()
     meter.stop()
+    meter.batch_rss = samples
+    meter.batch_size = builder_module.BATCH_SIZE
     settlement = env["amazon.settlement"].search(
         [("account_id", "=", account.id), ("state", "!=", "failed")]
     )
@@ -213,7 +237,7 @@ def floor_part(env, lines):
         for index, (date, amount) in enumerate(lines)
     ]
     meter = Meter()
-    model = env["account.bank.statement.line"]
+    model = env["account.bank.statement.line"].with_context(tracking_disable=True)
     for first in range(0, len(vals), FLOOR_BATCH):
         model.create(vals[first : first + FLOOR_BATCH])
     env.flush_all()
@@ -317,13 +341,24 @@ def main():
             f"import SQL queries: {meter.sql} ({meter.sql / max(rows, 1):.2f} per row)"
         )
         print(f"import peak memory: {meter.memory_text()}")
+        samples = meter.batch_rss
+        if samples:
+            picks = sorted({0, len(samples) // 4, len(samples) // 2, len(samples) - 1})
+            trace = ", ".join(
+                f"batch {i + 1}: {samples[i] / 1024:.0f} MB" for i in picks
+            )
+            print(
+                f"import RSS as its batches start ({len(samples)} batches of "
+                f"{meter.batch_size} lines): {trace}"
+            )
         cr.rollback()
 
         floor = floor_part(env, line_data)
         floor_rate = rate(rows, floor.seconds)
         print(
             f"floor: {len(line_data)} statement lines for {rows} rows, batched "
-            f"create of {FLOOR_BATCH}, suspense counterpart, no matching"
+            f"create of {FLOOR_BATCH}, suspense counterpart, no matching, "
+            "no chatter"
         )
         print(
             f"floor seconds: {floor.seconds:.2f} "

@@ -496,10 +496,13 @@ class SettlementStatementBuilder:
                 }
             )
             groups.append((open_lines, parts[0][0] if open_lines is not None else None))
+        # No chatter on each line's journal entry: the settlement records the
+        # import, and the mail thread's per-record bookkeeping would grow with
+        # the report until the transaction ends.
         st_lines = (
             self.env["account.bank.statement.line"]
             .sudo()
-            .with_context(skip_readonly_check=True)
+            .with_context(skip_readonly_check=True, tracking_disable=True)
             .create(vals_list)
         )
         self.lines += len(st_lines)
