@@ -563,10 +563,14 @@ class SaleOrder(models.Model):
 
     def _amazon_confirm(self):
         """Confirm new orders (cancel those Amazon already cancelled)."""
-        cancelled = self.filtered(lambda o: o.amazon_status == "CANCELLED")
+        # Without tracking, as they were created: the chatter of an order
+        # that arrives confirmed logs no "Quotation -> Sales Order", nor its
+        # FBA delivery each of its steps. Invoices keep theirs.
+        quiet = self.with_context(tracking_disable=True)
+        cancelled = quiet.filtered(lambda o: o.amazon_status == "CANCELLED")
         if cancelled:
             cancelled.with_context(disable_cancel_warning=True)._action_cancel()
-        to_confirm = (self - cancelled).with_context(
+        to_confirm = (quiet - cancelled).with_context(
             amazon_import=True, mail_create_nosubscribe=True
         )
         confirmed = to_confirm._amazon_in_batch_or_alone(
@@ -598,7 +602,9 @@ class SaleOrder(models.Model):
 
         def invoice(orders):
             moves = orders.with_context(
-                mail_create_nosubscribe=True, mail_auto_subscribe_no_notify=True
+                mail_create_nosubscribe=True,
+                mail_auto_subscribe_no_notify=True,
+                tracking_disable=False,
             )._create_invoices(grouped=True)
             moves.action_post()
 
