@@ -565,7 +565,8 @@ class SaleOrder(models.Model):
         """Confirm new orders (cancel those Amazon already cancelled)."""
         # Without tracking, as they were created: the chatter of an order
         # that arrives confirmed logs no "Quotation -> Sales Order", nor its
-        # FBA delivery each of its steps. Invoices keep theirs.
+        # FBA delivery each of its steps. Invoices are made in the caller's
+        # context and keep theirs.
         quiet = self.with_context(tracking_disable=True)
         cancelled = quiet.filtered(lambda o: o.amazon_status == "CANCELLED")
         if cancelled:
@@ -578,13 +579,14 @@ class SaleOrder(models.Model):
             self.env._("The order could not be confirmed: %s"),
         )
         fba = confirmed.filtered(lambda s: s.amazon_channel == "FBA")
-        fba._amazon_in_batch_or_alone(
+        delivered = fba._amazon_in_batch_or_alone(
             lambda sales: sales._amazon_fba_deliver(),
             self.env._(
                 "Amazon shipped this FBA order, but its delivery could not "
                 "be booked: %s"
             ),
-        )._amazon_invoice_shipped()
+        )
+        delivered.with_env(self.env)._amazon_invoice_shipped()
 
     def _amazon_invoice_shipped(self):
         """Post the invoice of what Amazon orders shipped and is not invoiced.
@@ -602,9 +604,7 @@ class SaleOrder(models.Model):
 
         def invoice(orders):
             moves = orders.with_context(
-                mail_create_nosubscribe=True,
-                mail_auto_subscribe_no_notify=True,
-                tracking_disable=False,
+                mail_create_nosubscribe=True, mail_auto_subscribe_no_notify=True
             )._create_invoices(grouped=True)
             moves.action_post()
 

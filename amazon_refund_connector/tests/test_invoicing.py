@@ -42,6 +42,14 @@ class TestInvoicing(ShipmentCase):
             # Never a follower who would get Odoo's e-mails.
             self.assertNotIn(sale.partner_id, invoices.message_partner_ids)
             self.assertFalse(invoices.is_move_sent)
+            # The invoice keeps its chatter, though the order's delivery was
+            # booked without: its creation is logged (an audit trail reads it).
+            self.assertTrue(
+                invoices.message_ids.filtered(
+                    lambda m: m.subtype_id == self.env.ref("account.mt_invoice_created")
+                ),
+                sale.amazon_order_ref,
+            )
         cancelled = self.SaleOrder.search(
             [("amazon_account_id", "=", self.account.id), ("state", "=", "cancel")]
         )

@@ -187,6 +187,15 @@ class SettlementCase(AmazonSandboxCase):
             )["total"]
         )
 
+    def _paid_in_full(self):
+        """The period's orders that no refund touches."""
+        return self.sales.filtered(
+            lambda s: (
+                s.amazon_order_ref in self.de["orderIds"]
+                and s not in (self.full_refund, self.partial_refund)
+            )
+        )
+
     def _add_gbp_rate(self):
         gbp = self.env.ref("base.GBP")
         gbp.active = True
@@ -386,12 +395,7 @@ class TestSettlementImport(SettlementCase):
         liquidity_account = settlement.statement_id.journal_id.default_account_id
         gain_account = self.env.company.income_currency_exchange_account_id
         lines = settlement.statement_line_ids
-        paid = self.sales.filtered(
-            lambda s: (
-                s.amazon_order_ref in self.de["orderIds"]
-                and s not in (self.full_refund, self.partial_refund)
-            )
-        )
+        paid = self._paid_in_full()
         self.assertTrue(paid)
         for sale in paid:
             sale_line = lines.filtered(
@@ -481,12 +485,7 @@ class TestSettlementBadInput(SettlementCase):
         self.assertEqual(set(rows.mapped("amazon_match_state")), {"unmatched"})
         self.assertFalse(any(rows.mapped("is_reconciled")))
         self.assertFalse(settlement.statement_id.is_complete)
-        sale = self.sales.filtered(
-            lambda s: (
-                s.amazon_order_ref in self.de["orderIds"]
-                and s not in (self.full_refund, self.partial_refund)
-            )
-        )[0]
+        sale = self._paid_in_full()[0]
         self.assertEqual(sale.invoice_ids.payment_state, "not_paid")
 
     def test_unknown_transaction_type_goes_to_a_suspense_line(self):
