@@ -65,3 +65,21 @@ class StockMove(models.Model):
         return not self.env["stock.picking"].search_count(
             [("group_id", "in", self.group_id.ids)], limit=1
         )
+
+    def _trigger_scheduler(self):
+        # Odoo searches an automatic reordering rule for each move: none can
+        # be found where these products have none in these companies.
+        if (
+            self
+            and self.env.context.get("amazon_import")
+            and not self.env["stock.warehouse.orderpoint"].search_count(
+                [
+                    ("product_id", "in", self.product_id.ids),
+                    ("trigger", "=", "auto"),
+                    ("company_id", "in", self.company_id.ids),
+                ],
+                limit=1,
+            )
+        ):
+            return
+        return super()._trigger_scheduler()
