@@ -1,5 +1,6 @@
 import logging
 import re
+from collections import defaultdict
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
@@ -85,6 +86,32 @@ class StockPicking(models.Model):
                 self.env["res.partner"].browse(partner_ids)._amazon_buyers_removed().ids
             )
         return super().message_subscribe(partner_ids, subtype_ids)
+
+    # -- pickings of imported orders (see stock.move._action_confirm) -------
+
+    def message_post_with_source(self, source_ref, render_values=None, **kwargs):
+        if (
+            self.env.context.get("amazon_origin_logged")
+            and source_ref == "mail.message_origin_link"
+        ):
+            return self.env["mail.message"]
+        return super().message_post_with_source(
+            source_ref, render_values=render_values, **kwargs
+        )
+
+    def _amazon_log_origin(self):
+        """Log on each picking the orders it was created from, as sale_stock
+        does when it creates a picking, for all pickings at once."""
+        view = self.env.ref("mail.message_origin_link")
+        render = self.env["mail.render.mixin"]._render_template_qweb_view
+        bodies_by_order = defaultdict(dict)
+        for picking in self:
+            for index, sale in enumerate(picking.move_ids.sale_line_id.order_id):
+                bodies_by_order[index][picking.id] = render(
+                    view, self._name, picking.ids, {"self": picking, "origin": sale}
+                )[picking.id]
+        for bodies in bodies_by_order.values():
+            self.browse(list(bodies))._message_log_batch(bodies)
 
     # -- validation ----------------------------------------------------------
 
