@@ -191,31 +191,16 @@ class TestFbaStock(OrderSyncCase):
         self.assertEqual(self._qty(product.default_code, self.fba_location), 33)
 
     def test_reordering_rule_replenishes_fba_from_warehouse(self):
-        fba_warehouse = self.env.company.amazon_fba_warehouse_id
-        fba_warehouse.resupply_wh_ids = self.warehouse
+        self.assertEqual(
+            self.account.fba_location_id.warehouse_id,
+            self.env.company.amazon_fba_warehouse_id,
+        )
         product = self.products[2]
-        route = fba_warehouse.resupply_route_ids.filtered(
-            lambda r: self.warehouse in r.rule_ids.location_src_id.warehouse_id
-        )[:1]
-        self.assertTrue(route)
-        product.route_ids = route
-        orderpoint = self.env["stock.warehouse.orderpoint"].create(
-            {
-                "product_id": product.id,
-                "warehouse_id": fba_warehouse.id,
-                "location_id": self.fba_location.id,
-                "product_min_qty": 60,
-                "product_max_qty": 100,
-            }
+        orderpoint = self._fba_reordering_rule(
+            product, self.warehouse, product_min_qty=60, product_max_qty=100
         )
         orderpoint.action_replenish()
-        moves = self.env["stock.move"].search(
-            [
-                ("product_id", "=", product.id),
-                ("location_id", "=", self.warehouse.lot_stock_id.id),
-                ("state", "not in", ("done", "cancel")),
-            ]
-        )
+        moves = self._replenishment(product, self.warehouse)
         self.assertTrue(moves)
         self.assertEqual(sum(moves.mapped("product_uom_qty")), 50)
 

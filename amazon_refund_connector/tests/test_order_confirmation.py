@@ -215,11 +215,6 @@ class TestOrderConfirmation(OrderSyncCase):
             )
 
     def test_automatic_reordering_rule_is_triggered(self):
-        fba_warehouse = self.account.fba_location_id.warehouse_id
-        fba_warehouse.resupply_wh_ids = self.warehouse
-        route = fba_warehouse.resupply_route_ids.filtered(
-            lambda r: self.warehouse in r.rule_ids.location_src_id.warehouse_id
-        )[:1]
         shipped = Counter(
             item["product"]["sellerSku"]
             for order in self.orders
@@ -229,25 +224,14 @@ class TestOrderConfirmation(OrderSyncCase):
         product = self.products.filtered(lambda p: p.default_code in shipped).sorted(
             lambda p: -shipped[p.default_code]
         )[:1]
-        self.assertTrue(route and product)
-        product.route_ids = route
-        self.env["stock.warehouse.orderpoint"].create(
-            {
-                "product_id": product.id,
-                "warehouse_id": fba_warehouse.id,
-                "location_id": self.account.fba_location_id.id,
-                "trigger": "auto",
-                "product_min_qty": 500,
-                "product_max_qty": 600,
-            }
+        self.assertTrue(product)
+        self._fba_reordering_rule(
+            product,
+            self.warehouse,
+            trigger="auto",
+            product_min_qty=500,
+            product_max_qty=600,
         )
+        self.assertFalse(self._replenishment(product, self.warehouse))
         self._sync()
-        # The rule's route sends the warehouse's stock towards the FBA location.
-        resupply = self.env["stock.move"].search(
-            [
-                ("product_id", "=", product.id),
-                ("location_id", "=", self.warehouse.lot_stock_id.id),
-                ("location_dest_id.usage", "!=", "customer"),
-            ]
-        )
-        self.assertTrue(resupply)
+        self.assertTrue(self._replenishment(product, self.warehouse))

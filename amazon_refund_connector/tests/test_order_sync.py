@@ -87,6 +87,37 @@ class OrderSyncCase(AmazonSandboxCase):
         finally:
             client.close()
 
+    def _fba_reordering_rule(self, product, warehouse, **values):
+        """A reordering rule of ``product`` at the account's FBA location,
+        replenished from ``warehouse`` (its resupply route)."""
+        fba_location = self.account.fba_location_id
+        fba_location.warehouse_id.resupply_wh_ids = warehouse
+        route = fba_location.warehouse_id.resupply_route_ids.filtered(
+            lambda r: warehouse in r.rule_ids.location_src_id.warehouse_id
+        )[:1]
+        self.assertTrue(route)
+        product.route_ids = route
+        return self.env["stock.warehouse.orderpoint"].create(
+            {
+                "product_id": product.id,
+                "warehouse_id": fba_location.warehouse_id.id,
+                "location_id": fba_location.id,
+                **values,
+            }
+        )
+
+    def _replenishment(self, product, warehouse):
+        """The moves that send ``product`` from ``warehouse`` towards the FBA
+        location and are not done yet."""
+        return self.env["stock.move"].search(
+            [
+                ("product_id", "=", product.id),
+                ("location_id", "=", warehouse.lot_stock_id.id),
+                ("location_dest_id.usage", "!=", "customer"),
+                ("state", "not in", ("done", "cancel")),
+            ]
+        )
+
     def _amazon_orders(self, account=None):
         account = account or self.account
         return self.SaleOrder.search([("amazon_account_id", "=", account.id)])
