@@ -28,12 +28,9 @@ class StockMove(models.Model):
             return super()._action_confirm(merge=merge, merge_into=merge_into)
         if merge and not merge_into and self._amazon_nothing_to_merge(new_pickings):
             merge = False
-        # (key ids..., picking id) for _assign_picking: a new picking's group
-        # is that of its moves, which it has none of yet.
-        assignation = tuple(
-            (*(record.id for record in key), picking.id)
-            for key, picking in new_pickings.items()
-        )
+        # For _assign_picking, by key: a new picking's group is that of its
+        # moves, which it has none of yet.
+        assignation = tuple((key, picking.id) for key, picking in new_pickings.items())
         moves = super(
             StockMove, self.with_context(amazon_new_pickings=assignation)
         )._action_confirm(merge=merge, merge_into=merge_into)
@@ -80,9 +77,9 @@ class StockMove(models.Model):
 
         True when every move has a procurement group and a demand of zero or
         more (Odoo gives a negative move no new picking), none of those
-        groups has a picking, and no two groups of moves match the same
-        picking search (so that a picking made for one could not serve
-        another).
+        groups has a picking, and no two groups of moves share a key of
+        their picking search (whose domain may only add conditions to it),
+        so that a picking made for one could not serve another.
         """
         moves = self.browse().concat(*groups)
         if not all(
@@ -94,10 +91,8 @@ class StockMove(models.Model):
             for move in moves
         ):
             return False
-        domains = {
-            repr(group[0]._search_picking_for_assignation_domain()) for group in groups
-        }
-        if len(domains) < len(groups):
+        keys = {group[0]._amazon_assignation_key() for group in groups}
+        if len(keys) < len(groups):
             return False
         return not self.env["stock.picking"].search_count(
             [("group_id", "in", moves.group_id.ids)], limit=1
@@ -115,29 +110,28 @@ class StockMove(models.Model):
         )
 
     def _amazon_assignation_key(self):
-        """What Odoo's search for the picking of this move compares (see
-        ``_search_picking_for_assignation_domain``)."""
+        """The ids Odoo's search for the picking of this move compares (see
+        ``_search_picking_for_assignation_domain``): group, locations and
+        operation type."""
         self.ensure_one()
         return (
-            self.group_id,
-            self.location_id,
-            self.location_dest_id or self.picking_type_id.default_location_dest_id,
-            self.picking_type_id,
+            self.group_id.id,
+            self.location_id.id,
+            (self.location_dest_id or self.picking_type_id.default_location_dest_id).id,
+            self.picking_type_id.id,
         )
 
     def _assign_picking(self):
         assignation = self.env.context.get("amazon_new_pickings")
         if not assignation:
             return super()._assign_picking()
-        pickings = {
-            tuple(ids[:-1]): self.env["stock.picking"].browse(ids[-1])
-            for ids in assignation
-        }
+        # One browse: the pickings' moves are read once for all of them.
+        records = self.env["stock.picking"].browse([id_ for _key, id_ in assignation])
+        pickings = dict(zip((key for key, _id in assignation), records, strict=True))
         rest = self.env["stock.move"]
         for _key, moves in groupby(self, key=lambda m: m._key_assign_picking()):
             moves = self.browse().concat(*moves)
-            key = tuple(record.id for record in moves[0]._amazon_assignation_key())
-            picking = pickings.get(key)
+            picking = pickings.get(moves[0]._amazon_assignation_key())
             if not picking or picking.move_ids - moves:
                 rest |= moves
                 continue
